@@ -1,0 +1,259 @@
+"""One formatting module for tables and prose alike.
+
+Every number a reader sees goes through these pure functions, so a table cell and the
+sentence citing it cannot disagree (gtsummary's ``inline_text`` idea).
+
+Rounding is half away from zero, the SPSS and journal convention. Python's ``round()``
+and f-strings round half to even on the binary value (``round(2.675, 2) == 2.67``); we
+round the shortest decimal representation of the float instead, so 2.675 -> 2.68 and
+0.125 -> 0.13, as an author typing the value from SPSS output would.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from analysis.errors import FormatError
+
+__all__ = [
+    "FORMAT_KINDS",
+    "Style",
+    "fmt_int",
+    "fmt_mean_sd",
+    "fmt_median_ci",
+    "fmt_n_pct",
+    "fmt_number",
+    "fmt_p",
+    "fmt_pct",
+    "fmt_ratio_ci",
+    "format_value",
+    "round_half_away",
+]
+
+
+@dataclass(frozen=True)
+class Style:
+    """A journal's number style; a study chooses it once in ``study.yaml`` (``style:``).
+
+    ``ci_separator`` goes between the bounds of an interval ("24.1–36.2"); ``pm`` between a
+    mean and its SD. ``nr`` is printed for a median or bound that is not reached.
+    """
+
+    p_digits: int = 3
+    pct_digits: int = 1
+    stat_digits: int = 3
+    ratio_digits: int = 2
+    ci_separator: str = "–"
+    pm: str = " ± "
+    pct_sign_in_n_pct: bool = False
+    nr: str = "NR"
+    minus: str = "−"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, mapping: dict[str, Any] | None) -> Style:
+        """Build a style from the ``style:`` block of a study.yaml, rejecting unknown keys."""
+        mapping = dict(mapping or {})
+        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        unknown = sorted(set(mapping) - known)
+        if unknown:
+            raise FormatError(
+                f"Invalid `style` key(s) {unknown}. Must be among: {sorted(known)}"
+            )
+        return replace(cls(), **mapping)
+
+
+def _check_finite(x: float, what: str) -> float:
+    if x is None or isinstance(x, bool):
+        raise FormatError(f"Invalid {what}: {x!r}. Must be a finite number")
+    try:
+        xf = float(x)
+    except (TypeError, ValueError):
+        raise FormatError(f"Invalid {what}: {x!r}. Must be a finite number") from None
+    if math.isnan(xf) or math.isinf(xf):
+        raise FormatError(f"Invalid {what}: {x!r}. Must be a finite number, not NaN or inf")
+    return xf
+
+
+def round_half_away(x: float, digits: int = 0) -> Decimal:
+    """Round ``x`` to ``digits`` decimals, half away from zero, on its shortest repr.
+
+    >>> str(round_half_away(2.675, 2)), str(round_half_away(-0.125, 2))
+    ('2.68', '-0.13')
+    """
+    xf = _check_finite(x, "number")
+    if digits < 0:
+        raise FormatError(f"Invalid `digits` value: {digits}. Must be 0 or more")
+    quantum = Decimal(1).scaleb(-digits)
+    return Decimal(repr(xf)).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def _minus(text: str, style: Style | None) -> str:
+    sign = (style or Style()).minus
+    return sign + text[1:] if text.startswith("-") else text
+
+
+def fmt_number(x: float, digits: int = 2, style: Style | None = None) -> str:
+    """A number with a fixed count of decimals: ``fmt_number(2.675, 2) == "2.68"``.
+
+    A value that rounds to zero loses its sign ("0.00", never "-0.00").
+    """
+    d = round_half_away(x, digits)
+    if d == 0:
+        d = abs(d)
+    return _minus(f"{d:f}", style)
+
+
+def fmt_int(x: float, style: Style | None = None) -> str:
+    """A count. Rejects non-integral input rather than rounding a count silently."""
+    xf = _check_finite(x, "count")
+    if xf != int(xf):
+        raise FormatError(f"Invalid count: {x!r}. Must be a whole number")
+    return _minus(str(int(xf)), style)
+
+
+def fmt_p(p: float, digits: int = 3) -> str:
+    """A P value: ``"<0.001"`` below the smallest printable value, else ``digits`` decimals.
+
+    Values are rounded half away from zero (0.0015 -> "0.002"); a value that would round
+    down to zero is printed as ``"<0.001"`` (0.0005 -> "<0.001"). Rejects NaN, infinities
+    and values outside [0, 1].
+    """
+    pf = _check_finite(p, "P value")
+    if pf < 0 or pf > 1:
+        raise FormatError(f"Invalid P value: {p!r}. Must be between 0 and 1")
+    if digits < 1:
+        raise FormatError(f"Invalid `digits` value: {digits}. Must be 1 or more")
+    threshold = Decimal(1).scaleb(-digits)
+    rounded = round_half_away(pf, digits)
+    if Decimal(repr(pf)) < threshold:
+        return f"<{threshold:f}"
+    return f"{rounded:f}"
+
+
+def fmt_pct(proportion: float, digits: int = 1, sign: bool = False) -> str:
+    """A proportion in [0, 1] as a percentage: ``fmt_pct(0.325, 2) == "32.50"``.
+
+    ``sign=True`` appends "%". The percentage is computed exactly (13/40 -> 32.5, not
+    32.49999...) before rounding.
+    """
+    pf = _check_finite(proportion, "proportion")
+    if pf < 0 or pf > 1:
+        raise FormatError(f"Invalid proportion: {proportion!r}. Must be between 0 and 1")
+    pct = Decimal(repr(pf)) * 100
+    text = f"{pct.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):f}"
+    return text + ("%" if sign else "")
+
+
+def _pct_of(n: float, total: float) -> Decimal:
+    # Exact rational percent: Decimal division keeps 13/40 = 32.5 exact.
+    return Decimal(int(n)) * 100 / Decimal(int(total))
+
+
+def fmt_n_pct(n: int, total: int, digits: int = 1, sign: bool = False) -> str:
+    """A count with its percentage of ``total``: ``fmt_n_pct(13, 40, 2) == "13 (32.50)"``."""
+    nf, tf = _check_finite(n, "count"), _check_finite(total, "total")
+    if nf != int(nf) or tf != int(tf) or nf < 0 or tf < 0:
+        raise FormatError(f"Invalid count {n!r} of {total!r}. Must be whole numbers >= 0")
+    if nf > tf:
+        raise FormatError(f"Invalid count {n!r}: larger than its total {total!r}")
+    if tf == 0:
+        return f"{int(nf)} (–)"
+    pct = _pct_of(nf, tf).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return f"{int(nf)} ({pct:f}{'%' if sign else ''})"
+
+
+def fmt_mean_sd(mean: float, sd: float, digits: int = 1, style: Style | None = None) -> str:
+    """Mean ± SD with the same decimals: ``fmt_mean_sd(63.94, 11.43, 1) == "63.9 ± 11.4"``."""
+    sdf = _check_finite(sd, "SD")
+    if sdf < 0:
+        raise FormatError(f"Invalid SD: {sd!r}. Must be 0 or more")
+    pm = (style or Style()).pm
+    return f"{fmt_number(mean, digits, style)}{pm}{fmt_number(sdf, digits, style)}"
+
+
+def _bound(x: float | None, digits: int, style: Style) -> str:
+    return style.nr if x is None else fmt_number(x, digits, style)
+
+
+def fmt_median_ci(
+    median: float | None,
+    lower: float | None,
+    upper: float | None,
+    digits: int = 1,
+    style: Style | None = None,
+) -> str:
+    """Median with its 95% CI; a median or bound that is not reached (``None``) prints NR.
+
+    ``fmt_median_ci(30.03, 24.1, None, 2) == "30.03 (24.10–NR)"``.
+    """
+    st = style or Style()
+    if median is None:
+        return st.nr
+    inner = f"{_bound(lower, digits, st)}{st.ci_separator}{_bound(upper, digits, st)}"
+    return f"{fmt_number(median, digits, st)} ({inner})"
+
+
+def fmt_ratio_ci(
+    estimate: float, lower: float, upper: float, digits: int = 2, style: Style | None = None
+) -> str:
+    """A ratio (HR, OR, RR) with its 95% CI: ``"0.71 (0.58–0.87)"``. Ratios must be > 0."""
+    st = style or Style()
+    for name, x in (("ratio", estimate), ("lower bound", lower), ("upper bound", upper)):
+        if _check_finite(x, name) <= 0:
+            raise FormatError(f"Invalid {name}: {x!r}. A ratio must be greater than 0")
+    inner = f"{fmt_number(lower, digits, st)}{st.ci_separator}{fmt_number(upper, digits, st)}"
+    return f"{fmt_number(estimate, digits, st)} ({inner})"
+
+
+#: Format kinds understood by :func:`format_value`, with the raw value each expects.
+FORMAT_KINDS = {
+    "int": "a whole number",
+    "num": "a number (digits = decimals)",
+    "stat": "a test statistic (digits default to style.stat_digits)",
+    "p": "a P value in [0, 1]",
+    "pct": "a proportion in [0, 1], printed as a percentage",
+    "n_pct": "{'n': int, 'N': int}",
+    "mean_sd": "{'mean': float, 'sd': float}",
+    "median_ci": "{'median': float|None, 'lower': float|None, 'upper': float|None}",
+    "ratio_ci": "{'estimate': float, 'lower': float, 'upper': float}",
+    "text": "a string, printed as it is",
+    "date": "an ISO date string YYYY-MM-DD, printed as it is",
+}
+
+
+def format_value(raw: Any, kind: str, digits: int | None = None, style: Style | None = None) -> str:
+    """Format a raw value by its kind; the single dispatch used by tables and prose."""
+    st = style or Style()
+    if kind == "int":
+        return fmt_int(raw, st)
+    if kind == "num":
+        return fmt_number(raw, 2 if digits is None else digits, st)
+    if kind == "stat":
+        return fmt_number(raw, st.stat_digits if digits is None else digits, st)
+    if kind == "p":
+        return fmt_p(raw, st.p_digits if digits is None else digits)
+    if kind == "pct":
+        return fmt_pct(raw, st.pct_digits if digits is None else digits)
+    if kind == "n_pct":
+        return fmt_n_pct(
+            raw["n"], raw["N"], st.pct_digits if digits is None else digits, st.pct_sign_in_n_pct
+        )
+    if kind == "mean_sd":
+        return fmt_mean_sd(raw["mean"], raw["sd"], 1 if digits is None else digits, st)
+    if kind == "median_ci":
+        return fmt_median_ci(
+            raw["median"], raw["lower"], raw["upper"], 2 if digits is None else digits, st
+        )
+    if kind == "ratio_ci":
+        return fmt_ratio_ci(
+            raw["estimate"], raw["lower"], raw["upper"], st.ratio_digits if digits is None else digits, st
+        )
+    if kind in ("text", "date"):
+        if not isinstance(raw, str):
+            raise FormatError(f"Invalid {kind} value: {raw!r}. Must be a string")
+        return raw
+    raise FormatError(f"Invalid format kind: {kind!r}. Must be one of: {sorted(FORMAT_KINDS)}")

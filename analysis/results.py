@@ -1,0 +1,265 @@
+"""The results store: every value a manuscript may cite, with its paper trail.
+
+An analysis script fills one :class:`ResultsStore`: each value has a stable dotted key
+(``pfs.median.ID``, ``table2.cr.p``), its raw number, how it is formatted, and where it came
+from (which test, which table cell, which input files). Tables (as data) and figures (as
+matplotlib objects until the pipeline saves them) live in the same store.
+
+``to_json`` is sorted and deterministic: the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from analysis.errors import ResultsError
+from analysis.formatting import FORMAT_KINDS, Style, format_value
+
+__all__ = ["KEY_PATTERN", "Figure", "ResultsStore", "Source", "Value"]
+
+#: Dotted keys: lower-case first segment, then segments of letters, digits, underscores.
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+_ID_PATTERN = re.compile(r"^(tbl|fig)-[a-z0-9][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a value came from.
+
+    ``test`` names the statistic ("Pearson chi-square", "Kaplan-Meier median"); ``table``
+    and ``cell`` locate it in a table (``cell`` is "row/column"); ``inputs`` names the
+    data files it was computed from (their SHA-256 sits in the store's provenance);
+    ``note`` is free text (e.g. "study.yaml: protocol fact").
+    """
+
+    test: str | None = None
+    table: str | None = None
+    cell: str | None = None
+    inputs: tuple[str, ...] = ()
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in ("test", "table", "cell", "note"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        if self.inputs:
+            out["inputs"] = list(self.inputs)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Source:
+        return cls(
+            test=data.get("test"),
+            table=data.get("table"),
+            cell=data.get("cell"),
+            inputs=tuple(data.get("inputs", ())),
+            note=data.get("note"),
+        )
+
+
+@dataclass(frozen=True)
+class Value:
+    """One citable value: its key, raw value, format kind and decimals, and source."""
+
+    key: str
+    raw: Any
+    kind: str
+    digits: int | None = None
+    source: Source = field(default_factory=Source)
+
+    def text(self, style: Style | None = None) -> str:
+        """The formatted text, exactly as a table cell shows it."""
+        return format_value(self.raw, self.kind, self.digits, style)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"raw": _jsonable(self.raw, self.key), "kind": self.kind}
+        if self.digits is not None:
+            out["digits"] = self.digits
+        src = self.source.to_dict()
+        if src:
+            out["source"] = src
+        return out
+
+    @classmethod
+    def from_dict(cls, key: str, data: Mapping[str, Any]) -> Value:
+        return cls(
+            key=key,
+            raw=data["raw"],
+            kind=data["kind"],
+            digits=data.get("digits"),
+            source=Source.from_dict(data.get("source", {})),
+        )
+
+
+@dataclass
+class Figure:
+    """A figure the analysis made: the pipeline saves ``figure`` as SVG (HTML, PDF) and PNG
+    (DOCX). ``figure`` is a matplotlib Figure until saved; after loading from JSON it is None
+    and ``files`` holds the saved paths relative to the study's output folder."""
+
+    id: str
+    caption: str
+    figure: Any = None
+    files: dict[str, str] = field(default_factory=dict)
+    alt: str | None = None
+    width: str = "100%"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"caption": self.caption, "files": dict(sorted(self.files.items())), "width": self.width}
+        if self.alt:
+            out["alt"] = self.alt
+        return out
+
+
+def _jsonable(x: Any, key: str) -> Any:
+    """Plain JSON types only; NaN/inf are refused, since JSON cannot hold them honestly."""
+    if x is None or isinstance(x, (bool, str)):
+        return x
+    if isinstance(x, int):
+        return int(x)
+    if hasattr(x, "item") and not isinstance(x, (list, tuple, dict)):  # numpy scalar
+        x = x.item()
+        if isinstance(x, int):
+            return x
+    if isinstance(x, float):
+        if math.isnan(x) or math.isinf(x):
+            raise ResultsError(f"Value `{key}` is {x}: NaN and infinities cannot be stored")
+        return x
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v, key) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v, key) for v in x]
+    raise ResultsError(f"Value `{key}` has unsupported type {type(x).__name__}")
+
+
+class ResultsStore:
+    """Every citable value, table and figure of one study build."""
+
+    def __init__(self, study: str, style: Style | None = None) -> None:
+        self.study = study
+        self.style = style or Style()
+        self.values: dict[str, Value] = {}
+        self.tables: dict[str, dict[str, Any]] = {}
+        self.figures: dict[str, Figure] = {}
+        self.inputs: dict[str, str] = {}  # file name -> SHA-256
+        self.meta: dict[str, Any] = {}
+
+    # -- adding -------------------------------------------------------------------------
+    def add(
+        self,
+        key: str,
+        raw: Any,
+        kind: str,
+        digits: int | None = None,
+        source: Source | None = None,
+        **source_fields: Any,
+    ) -> Value:
+        """Store one value. ``source_fields`` are a shorthand for ``Source(...)``.
+
+        Raises :class:`ResultsError` for a malformed or duplicate key or unknown kind, and
+        formats the value once at once, so a value that cannot be printed fails here, at
+        the analysis, not later in a template.
+        """
+        if not KEY_PATTERN.match(key):
+            raise ResultsError(
+                f"Invalid key {key!r}: must be dotted segments of letters, digits and "
+                "underscores, starting with a lower-case letter (e.g. `pfs.median.ID`)"
+            )
+        if key in self.values:
+            raise ResultsError(f"Duplicate key {key!r}: each value is stored once")
+        for existing in self.values:
+            if existing.startswith(key + ".") or key.startswith(existing + "."):
+                raise ResultsError(
+                    f"Key {key!r} clashes with {existing!r}: a key cannot be both a value "
+                    "and a group of values"
+                )
+        if kind not in FORMAT_KINDS:
+            raise ResultsError(f"Invalid kind {kind!r} for {key!r}. Must be one of: {sorted(FORMAT_KINDS)}")
+        if source is None:
+            if "inputs" in source_fields:
+                source_fields["inputs"] = tuple(source_fields["inputs"])
+            source = Source(**source_fields)
+        value = Value(key, _jsonable(raw, key), kind, digits, source)
+        value.text(self.style)  # fail early on an unprintable value
+        self.values[key] = value
+        return value
+
+    def add_table(self, table: Any) -> None:
+        """Store a table (an object with ``id`` and ``to_dict()``, see analysis.tables)."""
+        data = table.to_dict() if hasattr(table, "to_dict") else dict(table)
+        tid = data.get("id")
+        if not tid or not _ID_PATTERN.match(tid):
+            raise ResultsError(f"Invalid table id {tid!r}: must look like `tbl-baseline`")
+        if tid in self.tables:
+            raise ResultsError(f"Duplicate table id {tid!r}")
+        self.tables[tid] = data
+
+    def add_figure(self, fig_id: str, figure: Any, caption: str, alt: str | None = None,
+                   width: str = "100%") -> Figure:
+        """Store a matplotlib figure; the pipeline saves it as SVG and PNG."""
+        if not _ID_PATTERN.match(fig_id) or not fig_id.startswith("fig-"):
+            raise ResultsError(f"Invalid figure id {fig_id!r}: must look like `fig-km-pfs`")
+        if fig_id in self.figures:
+            raise ResultsError(f"Duplicate figure id {fig_id!r}")
+        fig = Figure(fig_id, caption, figure, alt=alt, width=width)
+        self.figures[fig_id] = fig
+        return fig
+
+    # -- reading ------------------------------------------------------------------------
+    def __getitem__(self, key: str) -> Value:
+        try:
+            return self.values[key]
+        except KeyError:
+            close = [k for k in self.values if k.split(".")[0] == key.split(".")[0]][:5]
+            hint = f"; keys under `{key.split('.')[0]}` include {close}" if close else ""
+            raise ResultsError(f"Unknown key {key!r}{hint}") from None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.values))
+
+    def text(self, key: str) -> str:
+        """The formatted text of ``key`` in the study's style."""
+        return self[key].text(self.style)
+
+    # -- serialising --------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "study": self.study,
+            "style": {k: v for k, v in vars(self.style).items() if k != "extra"},
+            "inputs": dict(sorted(self.inputs.items())),
+            "meta": self.meta,
+            "values": {k: self.values[k].to_dict() for k in sorted(self.values)},
+            "tables": {k: self.tables[k] for k in sorted(self.tables)},
+            "figures": {k: self.figures[k].to_dict() for k in sorted(self.figures)},
+        }
+
+    def to_json(self) -> str:
+        """Sorted, indented JSON ending in a newline: byte-identical for identical inputs."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False,
+                          allow_nan=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ResultsStore:
+        store = cls(data["study"], Style(**data.get("style", {})))
+        store.inputs = dict(data.get("inputs", {}))
+        store.meta = dict(data.get("meta", {}))
+        store.values = {k: Value.from_dict(k, v) for k, v in data.get("values", {}).items()}
+        store.tables = dict(data.get("tables", {}))
+        store.figures = {
+            k: Figure(k, v["caption"], None, dict(v.get("files", {})), v.get("alt"), v.get("width", "100%"))
+            for k, v in data.get("figures", {}).items()
+        }
+        return store
+
+    @classmethod
+    def from_json(cls, text: str) -> ResultsStore:
+        return cls.from_dict(json.loads(text))
