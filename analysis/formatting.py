@@ -24,6 +24,7 @@ __all__ = [
     "fmt_int",
     "fmt_mean_sd",
     "fmt_median_ci",
+    "fmt_month_year",
     "fmt_n_pct",
     "fmt_number",
     "fmt_p",
@@ -207,6 +208,21 @@ def fmt_ratio_ci(
             raise FormatError(f"Invalid {name}: {x!r}. A ratio must be greater than 0")
     inner = f"{fmt_number(lower, digits, st)}{st.ci_separator}{fmt_number(upper, digits, st)}"
     return f"{fmt_number(estimate, digits, st)} ({inner})"
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+def fmt_month_year(iso_date: str) -> str:
+    """An ISO date as "January 2014" (the precision clinical papers give for enrolment)."""
+    import datetime as dt
+
+    try:
+        d = dt.date.fromisoformat(str(iso_date))
+    except ValueError:
+        raise FormatError(f"Invalid date: {iso_date!r}. Must be YYYY-MM-DD") from None
+    return f"{_MONTHS[d.month - 1]} {d.year}"
 
 
 #: Format kinds understood by :func:`format_value`, with the raw value each expects.

@@ -10,7 +10,7 @@ import pandas as pd
 
 from analysis.formatting import Style
 
-__all__ = ["Arm", "Study"]
+__all__ = ["Arm", "Study", "discover_studies", "load_config", "load_study"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Study:
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)
+    specs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def protocol(self) -> dict[str, Any]:
@@ -51,3 +52,72 @@ class Study:
     @property
     def statistics(self) -> dict[str, Any]:
         return self.config.get("statistics", {})
+
+
+STUDY_FILE = "study.yaml"
+
+
+def discover_studies(root: Path) -> list[str]:
+    """Study ids: folders under ``data/`` that hold a ``study.yaml``, sorted."""
+    data = root / "data"
+    if not data.is_dir():
+        return []
+    return sorted(p.name for p in data.iterdir() if (p / STUDY_FILE).is_file())
+
+
+def load_config(root: Path, study_id: str) -> dict[str, Any]:
+    """Read and check the top level of ``data/<study>/study.yaml``."""
+    import yaml
+
+    from analysis.errors import ConfigError
+
+    path = root / "data" / study_id / STUDY_FILE
+    if not path.is_file():
+        known = discover_studies(root)
+        raise ConfigError(f"Unknown study `{study_id}`: {path} does not exist. Known studies: {known}")
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    for required in ("id", "title", "data"):
+        if required not in config:
+            raise ConfigError(f"{path}: missing required key `{required}`")
+    if config["id"] != study_id:
+        raise ConfigError(f"{path}: `id` is {config['id']!r} but the folder is {study_id!r}; they must match")
+    return config
+
+
+def load_study(root: Path, study_id: str) -> Study:
+    """Load a study's settings and validate every dataset against its data dictionary."""
+    from analysis.dataio import read_raw, sha256_file
+    from analysis.errors import ConfigError
+    from analysis.schema import DatasetSpec, check_references, validate_frame
+
+    config = load_config(root, study_id)
+    where = f"data/{study_id}/{STUDY_FILE}"
+    arms = []
+    for i, arm in enumerate(config.get("arms") or []):
+        if not isinstance(arm, dict) or "code" not in arm or "label" not in arm:
+            raise ConfigError(f"{where}: arm {i + 1} needs `code` and `label`")
+        arms.append(Arm(str(arm["code"]), arm["label"], arm.get("short")))
+    try:
+        style = Style.from_mapping(config.get("style"))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    specs = {name: DatasetSpec.from_mapping(name, spec, where) for name, spec in config["data"].items()}
+    study = Study(id=study_id, root=root / "data" / study_id, config=config, arms=arms, style=style)
+    labels = {}
+    for name, spec in specs.items():
+        path = study.root / spec.file
+        label = f"data/{study_id}/{spec.file}"
+        labels[name] = label
+        raw = read_raw(path, label)
+        study.frames[name] = validate_frame(raw, spec, label)
+        study.files[name] = spec.file
+        study.inputs[spec.file] = sha256_file(path)
+    check_references(study.frames, specs, labels)
+    study.inputs[STUDY_FILE] = sha256_file(study.root / STUDY_FILE)
+    study.specs = specs
+    return study

@@ -1,0 +1,140 @@
+"""Command line: ``python -m analysis {list,lint,analyse,render,build,synthesize}``.
+
+Exit status is 0 only on success: 1 for an error in the data, templates or rendering
+(printed as one clear message, no traceback), 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from analysis.errors import AnalysisError
+from analysis.render import ENGINES, FORMATS
+
+__all__ = ["main"]
+
+
+def _root(args: argparse.Namespace) -> Path:
+    return Path(args.root).resolve()
+
+
+def _studies(args: argparse.Namespace) -> list[str]:
+    from analysis.study import discover_studies
+
+    known = discover_studies(_root(args))
+    chosen = args.study or known
+    unknown = [s for s in chosen if s not in known]
+    if unknown:
+        raise AnalysisError(f"Unknown study {unknown[0]!r}. Known studies: {', '.join(known) or 'none'}")
+    return chosen
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    out = tuple(f.strip() for f in text.split(",") if f.strip())
+    bad = [f for f in out if f not in FORMATS]
+    if bad or not out:
+        raise argparse.ArgumentTypeError(f"invalid format(s) {bad or text!r}; choose from {', '.join(FORMATS)}")
+    return out
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from analysis.study import discover_studies, load_config
+
+    root = _root(args)
+    for sid in discover_studies(root):
+        config = load_config(root, sid)
+        print(f"{sid}\t{config['title']}")
+    return 0
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from analysis.pipeline import lint
+
+    root = _root(args)
+    literals = lint(root, args.study or None)
+    for file, line, text in literals:
+        print(f"{file}:{line}: lit({text!r})")
+    print(f"lint: no unbound numbers ({len(literals)} explicit lit() escape(s))")
+    return 0
+
+
+def cmd_analyse(args: argparse.Namespace) -> int:
+    from analysis.pipeline import Progress, analyse
+
+    for sid in _studies(args):
+        analyse(_root(args), sid, Progress(sid, quiet=args.quiet))
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from analysis.pipeline import Progress, render_study
+
+    for sid in _studies(args):
+        render_study(_root(args), sid, args.engine, args.formats, Progress(sid, quiet=args.quiet))
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from analysis.pipeline import Progress, build
+
+    for sid in _studies(args):
+        build(_root(args), sid, args.engine, args.formats, Progress(sid, quiet=args.quiet))
+    return 0
+
+
+def cmd_synthesize(args: argparse.Namespace) -> int:
+    root = _root(args)
+    for sid in _studies(args):
+        module = importlib.import_module(f"analysis.synthetic.{sid}")
+        module.main(["--out", str(root / "data" / sid)])
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description="Reproducible clinical manuscripts: every number computed from the data.",
+    )
+    parser.add_argument("--root", default=".", help="project folder (default: current folder)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func, help_: str, studies: str = "*") -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        if studies:
+            p.add_argument("study", nargs=studies, metavar="STUDY",
+                           help="study id (a folder of data/); all studies when omitted")
+        return p
+
+    add("list", cmd_list, "list the studies and their titles", studies="")
+    add("lint", cmd_lint, "fail on any number in template prose that is not bound to a value")
+    for name, func, help_ in (
+        ("analyse", cmd_analyse, "validate data and compute results into build/STUDY/"),
+        ("render", cmd_render, "render build/STUDY/results.json into report/STUDY/ (HTML, PDF, DOCX)"),
+        ("build", cmd_build, "analyse and render: data in, manuscript out"),
+    ):
+        p = add(name, func, help_)
+        p.add_argument("-q", "--quiet", action="store_true", help="do not print progress")
+        if name != "analyse":
+            p.add_argument("--engine", choices=ENGINES, default="embedded",
+                           help="embedded: pandoc + typst from pip (default); quarto: `quarto render`")
+            p.add_argument("--formats", type=_formats, default=FORMATS,
+                           help="comma-separated subset of html,pdf,docx (default: all)")
+    add("synthesize", cmd_synthesize, "regenerate a study's synthetic data files (deterministic)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except AnalysisError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # pragma: no cover
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,238 @@
+"""The build pipeline: raw data -> validated frames -> analysis -> results -> manuscript.
+
+Two stages, so that ``make`` can redo only what changed:
+
+* ``analyse``: validate the data, run ``analysis/studies/<study>.py``, save figures and
+  ``results.json`` into ``build/<study>/`` (a cache, replaced atomically);
+* ``render``: lint the templates, render them against ``results.json`` into
+  ``manuscript.qmd``, and turn that into HTML, PDF and DOCX in ``report/<study>/``,
+  replaced atomically, so a failed build leaves the previous report exactly as it was.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import io
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from analysis.errors import AnalysisError, ConfigError, LintError, ResultsError
+from analysis.lint import lint_paths, template_files
+from analysis.outputs import staged_dir, write_text_atomic
+from analysis.provenance import provenance
+from analysis.render import FORMATS, render
+from analysis.results import ResultsStore
+from analysis.study import Study, load_config, load_study
+from analysis.templating import render_manuscript
+
+__all__ = ["Progress", "analyse", "build", "lint", "render_study"]
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class Progress:
+    """Prints each step of a long build to stderr with its duration."""
+
+    def __init__(self, study: str, stream: Any = None, quiet: bool = False) -> None:
+        self.study, self.stream, self.quiet = study, stream or sys.stderr, quiet
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            elapsed = time.perf_counter() - self.start
+            print(f"[{self.study} {elapsed:6.1f}s] {message}", file=self.stream, flush=True)
+
+
+# -- analyse -------------------------------------------------------------------------------
+def _protocol_values(store: ResultsStore, protocol: Any, prefix: str = "protocol") -> None:
+    """Every scalar of study.yaml's ``protocol:`` becomes a citable value ``protocol.*``."""
+    if isinstance(protocol, dict):
+        for key, val in protocol.items():
+            _protocol_values(store, val, f"{prefix}.{key}")
+        return
+    if isinstance(protocol, list):
+        for i, val in enumerate(protocol):
+            _protocol_values(store, val, f"{prefix}.{i}")
+        return
+    note = "study.yaml: protocol fact"
+    if isinstance(protocol, bool):
+        store.add(prefix, "yes" if protocol else "no", "text", note=note, inputs=("study.yaml",))
+    elif isinstance(protocol, int):
+        store.add(prefix, protocol, "int", note=note, inputs=("study.yaml",))
+    elif isinstance(protocol, float):
+        decimals = len(repr(protocol).split(".")[1]) if "." in repr(protocol) else 0
+        store.add(prefix, protocol, "num", digits=decimals, note=note, inputs=("study.yaml",))
+    elif hasattr(protocol, "isoformat"):
+        store.add(prefix, protocol.isoformat(), "date", note=note, inputs=("study.yaml",))
+    elif isinstance(protocol, str):
+        kind = "date" if _ISO_DATE.match(protocol) else "text"
+        store.add(prefix, protocol, kind, note=note, inputs=("study.yaml",))
+    elif protocol is not None:
+        raise ConfigError(f"study.yaml: protocol fact `{prefix}` has unsupported type {type(protocol).__name__}")
+
+
+def _save_figures(store: ResultsStore, folder: Path) -> None:
+    """Save every figure as SVG (HTML, PDF) and PNG (DOCX), with no timestamps inside."""
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for fig_id, fig in sorted(store.figures.items()):
+        if fig.figure is None:
+            raise ResultsError(f"figure {fig_id!r} has no matplotlib figure to save")
+        svg, png = folder / f"{fig_id}.svg", folder / f"{fig_id}.png"
+        fig.figure.savefig(svg, format="svg", metadata={"Date": None}, bbox_inches="tight")
+        buf = io.BytesIO()
+        fig.figure.savefig(buf, format="png", dpi=200, metadata={"Software": None}, bbox_inches="tight")
+        png.write_bytes(buf.getvalue())
+        plt.close(fig.figure)
+        fig.files = {"svg": f"figures/{svg.name}", "png": f"figures/{png.name}"}
+
+
+def _load_script(study: Study) -> Any:
+    """The study's analysis module: ``analysis/studies/<id>.py``, or the file named by
+    ``script:`` in study.yaml (relative to the project folder)."""
+    script = study.config.get("script")
+    if script:
+        path = study.root.parent.parent / script
+        if not path.is_file():
+            raise ConfigError(f"data/{study.id}/study.yaml: `script` {script!r} does not exist")
+        spec = importlib.util.spec_from_file_location(f"_study_script_{study.id}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    try:
+        return importlib.import_module(f"analysis.studies.{study.id}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"analysis.studies.{study.id}":
+            raise ConfigError(
+                f"study `{study.id}` has no analysis script: expected analysis/studies/{study.id}.py"
+            ) from None
+        raise
+
+
+def run_analysis(study: Study) -> ResultsStore:
+    """Run the study's analysis script and add its protocol facts and input hashes."""
+    module = _load_script(study)
+    store = module.analyse(study)
+    if not isinstance(store, ResultsStore):
+        raise ResultsError(f"analysis/studies/{study.id}.py: analyse() must return a ResultsStore")
+    _protocol_values(store, study.protocol)
+    store.inputs = dict(study.inputs)
+    return store
+
+
+def analyse(root: Path, study_id: str, progress: Callable[[str], None] | None = None) -> Path:
+    """Stage 1: data -> ``build/<study>/results.json`` and figures. Returns the folder."""
+    say = progress or (lambda _msg: None)
+    say("loading and validating data")
+    study = load_study(root, study_id)
+    say(f"validated {sum(len(f) for f in study.frames.values())} rows in {len(study.frames)} file(s)")
+    say("running analysis script")
+    store = run_analysis(study)
+    say(f"computed {len(store.values)} values, {len(store.tables)} tables, {len(store.figures)} figures")
+    final = root / "build" / study_id
+    with staged_dir(final) as stage:
+        _save_figures(store, stage / "figures")
+        (stage / "results.json").write_text(store.to_json(), encoding="utf-8")
+    say(f"wrote {final.relative_to(root)}/results.json")
+    return final
+
+
+# -- lint ------------------------------------------------------------------------------------
+def lint(root: Path, study_ids: list[str] | None = None) -> list[tuple[str, int, str]]:
+    """Lint the shared partials and the given studies' templates (all when None).
+
+    Raises :class:`LintError` listing every unbound number; returns the ``lit()`` escapes.
+    """
+    troot = root / "templates"
+    files = template_files(troot)
+    if study_ids is not None:
+        keep = [troot / "_shared", *[troot / s for s in study_ids]]
+        files = [f for f in files if any(f.is_relative_to(k) for k in keep)]
+    issues, literals = lint_paths(files, root)
+    if issues:
+        raise LintError("\n".join(str(i) for i in issues) + f"\n{len(issues)} unbound number(s)")
+    return literals
+
+
+# -- render ----------------------------------------------------------------------------------
+def _study_context(config: dict[str, Any]) -> dict[str, Any]:
+    """Text settings of study.yaml that templates may print (titles, labels, statements)."""
+    keep = ("id", "title", "arms", "groups", "synthetic", "source", "keywords", "authors")
+    return {k: config[k] for k in keep if k in config}
+
+
+def _write_tables(store: ResultsStore, folder: Path) -> None:
+    """Each table as Markdown (as in the manuscript) and as a tidy CSV of raw numbers."""
+    from analysis.tables.model import Table
+    from analysis.tables.render import to_markdown
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for tid, data in sorted(store.tables.items()):
+        (folder / f"{tid}.md").write_text(to_markdown(data, store.style), encoding="utf-8")
+        frame = Table.from_dict(data).to_frame()
+        (folder / f"{tid}.csv").write_text(frame.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
+
+
+def render_study(
+    root: Path,
+    study_id: str,
+    engine: str = "embedded",
+    formats: tuple[str, ...] = FORMATS,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Stage 2: ``build/<study>/results.json`` + templates -> ``report/<study>/``."""
+    say = progress or (lambda _msg: None)
+    config = load_config(root, study_id)
+    cache = root / "build" / study_id
+    results_file = cache / "results.json"
+    if not results_file.is_file():
+        raise AnalysisError(
+            f"{results_file.relative_to(root)} is missing: run `python -m analysis analyse {study_id}` first"
+        )
+    say("linting templates")
+    literals = lint(root, [study_id])
+    if literals:
+        say(f"{len(literals)} explicit lit() escape(s): " + "; ".join(f"{f}:{n} {t!r}" for f, n, t in literals))
+    store = ResultsStore.from_json(results_file.read_text(encoding="utf-8"))
+    prov = provenance(root, store.inputs)
+    alpha = float(config.get("statistics", {}).get("alpha", 0.05))
+    say("rendering templates")
+    text, _ = render_manuscript(
+        root / "templates", study_id, store, {"study": _study_context(config), "prov": prov}, alpha=alpha
+    )
+    shared = root / "templates" / "_shared"
+    final = root / "report" / study_id
+    with staged_dir(final) as stage:
+        if (cache / "figures").is_dir():
+            shutil.copytree(cache / "figures", stage / "figures")
+        shutil.copy2(results_file, stage / "results.json")
+        _write_tables(store, stage / "tables")
+        for name in ("references.bib", "vancouver.csl"):
+            own = root / "templates" / study_id / name
+            shutil.copy2(own if own.exists() else shared / name, stage / name)
+        write_text_atomic(stage / "manuscript.qmd", text)
+        render(stage / "manuscript.qmd", shared, formats, engine, prov["epoch"], say)
+        typ = stage / "manuscript.typ"
+        if typ.exists():
+            typ.unlink()
+    say(f"wrote {', '.join(f'report/{study_id}/manuscript.{f}' for f in formats)}")
+    return final
+
+
+def build(
+    root: Path,
+    study_id: str,
+    engine: str = "embedded",
+    formats: tuple[str, ...] = FORMATS,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Both stages. The report changes only if every step succeeds."""
+    analyse(root, study_id, progress)
+    return render_study(root, study_id, engine, formats, progress)

@@ -1,0 +1,318 @@
+"""The manuscript templates: a strict, sandboxed Jinja2 environment over the results store.
+
+In a template every value of the results store is reachable by its dotted key
+(``{{ pfs.median.ID }}``). Printing one gives its formatted text wrapped in a pandoc span
+that carries the key (``[30.03]{.val title="pfs.median.ID"}``), so a reader of the HTML can
+hover any number and see where it came from. An undefined or misspelt key fails the build
+with the template's name, the line, and the key.
+
+Jinja comments are ``{## ... ##}`` so they never clash with Quarto labels (``{#tbl-x}``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from analysis.errors import TemplateError
+from analysis.formatting import Style, fmt_month_year, format_value
+from analysis.results import ResultsStore, Value
+
+__all__ = ["Bound", "Namespace", "make_environment", "render_manuscript"]
+
+COMMENT_START, COMMENT_END = "{##", "##}"
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\*_[]<>`#|^~$"})
+
+
+def md_escape(text: str) -> str:
+    """Escape characters that pandoc markdown would read as markup."""
+    return text.translate(_MD_SPECIAL)
+
+
+class Bound:
+    """A value as a template sees it. ``str()`` gives the span-wrapped formatted text.
+
+    ``.raw`` is the number itself (for logic such as ``{% if x.raw > y.raw %}``), ``.text``
+    the plain formatted text, ``.key`` the dotted key.
+    """
+
+    def __init__(self, value: Value, style: Style, text: str | None = None) -> None:
+        self._value = value
+        self._style = style
+        self._text = text
+
+    @property
+    def key(self) -> str:
+        return self._value.key
+
+    @property
+    def raw(self) -> Any:
+        return self._value.raw
+
+    @property
+    def kind(self) -> str:
+        return self._value.kind
+
+    @property
+    def text(self) -> str:
+        return self._text if self._text is not None else self._value.text(self._style)
+
+    def with_text(self, text: str) -> Bound:
+        """The same value (and key) printed differently, e.g. with other decimals."""
+        return Bound(self._value, self._style, text)
+
+    def span(self, text: str | None = None) -> str:
+        return f'[{md_escape(self.text if text is None else text)}]{{.val title="{self.key}"}}'
+
+    def __str__(self) -> str:
+        return self.span()
+
+    def __html__(self) -> str:  # pragma: no cover - autoescape is off, kept for safety
+        return self.span()
+
+    def __repr__(self) -> str:
+        return f"Bound({self.key}={self.raw!r})"
+
+
+class Namespace:
+    """A group of values under a common key prefix (``pfs`` holds ``pfs.median.ID``)."""
+
+    def __init__(self, prefix: str, children: dict[str, Any]) -> None:
+        self._prefix = prefix
+        self._children = children
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._children[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name: Any) -> Any:
+        return self._children[str(name)]
+
+    def __contains__(self, name: object) -> bool:
+        return str(name) in self._children
+
+    def names(self) -> list[str]:
+        return _ordered(self._children)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._children[k] for k in _ordered(self._children))
+
+    def __len__(self) -> int:
+        return len(self._children)
+
+    def __str__(self) -> str:
+        raise TemplateError(
+            f"`{self._prefix}` is a group of values, not a value; use one of its keys: "
+            + ", ".join(f"{self._prefix}.{k}" for k in _ordered(self._children)[:8])
+        )
+
+
+def _ordered(children: dict[str, Any]) -> list[str]:
+    keys = list(children)
+    if keys and all(k.isdigit() for k in keys):
+        return sorted(keys, key=int)
+    return sorted(keys)
+
+
+def build_namespaces(store: ResultsStore) -> dict[str, Any]:
+    """Nest the store's dotted keys into :class:`Namespace` objects, one per first segment."""
+    tree: dict[str, Any] = {}
+    for key in store:
+        parts = key.split(".")
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = Bound(store.values[key], store.style)
+
+    def wrap(prefix: str, node: Any) -> Any:
+        if isinstance(node, dict):
+            return Namespace(prefix, {k: wrap(f"{prefix}.{k}" if prefix else k, v) for k, v in node.items()})
+        return node
+
+    return {k: wrap(k, v) for k, v in tree.items()}
+
+
+class KeyUndefined(jinja2.StrictUndefined):
+    """StrictUndefined whose message names the full dotted key that was not found."""
+
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:  # type: ignore[override]
+        obj, name = self._undefined_obj, self._undefined_name
+        if isinstance(obj, Namespace):
+            key = f"{obj.prefix}.{name}"
+            options = [f"{obj.prefix}.{k}" for k in obj.names()]
+        else:
+            key = str(name)
+            options = []
+        hint = difflib.get_close_matches(key, options, n=3, cutoff=0.5)
+        msg = f'undefined key "{key}"'
+        if hint:
+            msg += " (did you mean " + ", ".join(f'"{h}"' for h in hint) + "?)"
+        elif options:
+            msg += f"; keys under `{obj.prefix}`: " + ", ".join(options[:8])
+        return msg
+
+
+def make_environment(search_path: list[Path]) -> SandboxedEnvironment:
+    """The strict, sandboxed environment shared by every study's templates."""
+    env = SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
+        undefined=KeyUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        comment_start_string=COMMENT_START,
+        comment_end_string=COMMENT_END,
+    )
+    return env
+
+
+def _template_location(exc: BaseException, templates_root: Path) -> tuple[str, int | None]:
+    """The template file and line where ``exc`` was raised, from Jinja's rewritten traceback."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return exc.filename or exc.name or "?", exc.lineno
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename and frame.filename.endswith((".j2", ".jinja", ".md", ".qmd")):
+            return frame.filename, frame.lineno
+    return "?", None
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve().parent))
+    except ValueError:
+        return path
+
+
+class Helpers:
+    """Functions and filters templates may call. Wording that depends on a result is
+    computed here from the test result, so prose cannot claim what the data do not show."""
+
+    def __init__(self, store: ResultsStore, alpha: float, table_renderer: Any) -> None:
+        self.store = store
+        self.style = store.style
+        self.alpha = alpha
+        self.table_renderer = table_renderer
+        self.literals: list[str] = []
+
+    # -- values -----------------------------------------------------------------------
+    def digits(self, value: Bound, n: int) -> Bound:
+        """Re-print a value with ``n`` decimals (same key, same raw number)."""
+        return value.with_text(format_value(value.raw, value.kind, n, self.style))
+
+    def month_year(self, value: Bound) -> Bound:
+        """An ISO date value printed as "January 2014"."""
+        return value.with_text(fmt_month_year(value.raw))
+
+    def pval(self, value: Bound) -> str:
+        """"*P* = 0.032" or "*P* < 0.001", bound to the P value's key."""
+        text = value.text
+        rel = f"< {text[1:]}" if text.startswith("<") else f"= {text}"
+        return f'[*P* {md_escape(rel)}]{{.val title="{value.key}"}}'
+
+    def significant(self, value: Bound) -> bool:
+        """Whether a P value is below the study's alpha (a Jinja test: ``x is significant``)."""
+        if value.kind != "p":
+            raise TemplateError(f"`{value.key}` is not a P value (kind {value.kind!r})")
+        return value.raw < self.alpha
+
+    def differs(self, p: Bound, yes: str, no: str) -> str:
+        """Pick the wording by the test's result and cite its P value."""
+        return f"{yes if self.significant(p) else no} ({self.pval(p)})"
+
+    def direction(self, a: Bound, b: Bound, more: str, less: str, same: str) -> str:
+        """Compare two raw values: ``more`` if a > b, ``less`` if a < b, else ``same``.
+        Values that print alike count as the same (a reader cannot see the difference)."""
+        if a.text == b.text:
+            return same
+        if a.raw is None or b.raw is None:
+            return same
+        return more if a.raw > b.raw else less
+
+    def and_list(self, items: Any, conj: str = "and") -> str:
+        """"1, 8 and 15" from a group of values, each printed bound."""
+        parts = [str(i) for i in items]
+        if len(parts) <= 1:
+            return "".join(parts)
+        return ", ".join(parts[:-1]) + f" {conj} " + parts[-1]
+
+    def lit(self, text: str) -> str:
+        """The explicit escape hatch for digits that are not numbers (``del(17p)``).
+        Each use is listed by the lint, so a reviewer sees every one."""
+        self.literals.append(text)
+        return text
+
+    # -- tables and figures --------------------------------------------------------------
+    def table(self, table_id: str) -> str:
+        if table_id not in self.store.tables:
+            raise TemplateError(
+                f'undefined table "{table_id}"; tables: {sorted(self.store.tables)}'
+            )
+        return self.table_renderer(self.store.tables[table_id], self.style)
+
+    def figure(self, fig_id: str, caption: str | None = None, width: str | None = None) -> str:
+        if fig_id not in self.store.figures:
+            raise TemplateError(f'undefined figure "{fig_id}"; figures: {sorted(self.store.figures)}')
+        fig = self.store.figures[fig_id]
+        path = fig.files.get("svg") or next(iter(fig.files.values()))
+        alt = f' fig-alt="{fig.alt}"' if fig.alt else ""
+        return f"![{caption or fig.caption}]({path}){{#{fig_id} width={width or fig.width}{alt}}}"
+
+
+def render_manuscript(
+    templates_root: Path,
+    study_id: str,
+    store: ResultsStore,
+    context: dict[str, Any],
+    entry: str = "manuscript.qmd.j2",
+    alpha: float = 0.05,
+) -> tuple[str, list[str]]:
+    """Render a study's entry template to Quarto markdown.
+
+    Returns the text and the list of literal escapes used. Raises :class:`TemplateError`
+    with ``template:line: message`` for any template problem.
+    """
+    from analysis.tables.render import to_markdown
+
+    env = make_environment([templates_root / study_id, templates_root / "_shared"])
+    helpers = Helpers(store, alpha, to_markdown)
+    names = build_namespaces(store)
+    for fn in ("digits", "month_year", "pval", "and_list"):
+        env.filters[fn] = getattr(helpers, fn)
+    env.tests["significant"] = helpers.significant
+    globals_ = {
+        "table": helpers.table, "figure": helpers.figure, "pval": helpers.pval,
+        "differs": helpers.differs, "direction": helpers.direction, "lit": helpers.lit,
+        "and_list": helpers.and_list,
+    }
+    clash = sorted(set(names) & (set(globals_) | set(context)))
+    if clash:
+        raise TemplateError(f"result key group(s) {clash} clash with template helper names; rename the keys")
+    env.globals.update(globals_)
+    try:
+        template = env.get_template(entry)
+        text = template.render(**names, **context)
+    except (jinja2.TemplateError, TemplateError, TypeError, ValueError, AttributeError) as exc:
+        where, line = _template_location(exc, templates_root)
+        where = _relative(where, templates_root)
+        loc = f"{where}:{line}" if line else where
+        message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
+        raise TemplateError(f"{loc}: {message}") from None
+    return text, helpers.literals
