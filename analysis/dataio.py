@@ -37,16 +37,23 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _is_empty(v: object) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and v != v:  # NaN from a reader
+        return True
+    return isinstance(v, str) and v.strip() == ""
+
+
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Cells as stripped strings with None for empty, so every format validates alike."""
-    out = frame.astype(object).where(frame.notna(), None)
-    for col in out.columns:
-        out[col] = [
-            None if v is None or (isinstance(v, str) and v.strip() == "")
-            else (v.strip() if isinstance(v, str) else _scalar_text(v))
-            for v in out[col]
-        ]
-    out.columns = [str(c).strip() for c in out.columns]
+    out = pd.DataFrame(index=frame.index)
+    for col in frame.columns:
+        out[str(col).strip()] = pd.Series(
+            [None if _is_empty(v) else (v.strip() if isinstance(v, str) else _scalar_text(v))
+             for v in frame[col].tolist()],
+            index=frame.index, dtype=object,
+        )
     return out
 
 

@@ -94,6 +94,8 @@ def _check_expression(
 ) -> list[LintIssue]:
     issues = []
     is_set = kind == "block_begin" and block and block[0][2] == "set"
+    # file names of include/import statements are not prose
+    is_include = kind == "block_begin" and block and block[0][2] in ("include", "import", "from", "extends")
     for i, (lineno, token, value) in enumerate(block):
         if token == "string":
             text = value[1:-1] if value[:1] in "'\"" else value
@@ -102,7 +104,7 @@ def _check_expression(
                 literals.append((lineno, text))
                 if _MEASURED.search(text):
                     issues.append(LintIssue(name, lineno, f'lit() used for a measured number "{text}"'))
-            elif re.search(r"\d", text):
+            elif re.search(r"\d", text) and not is_include:
                 issues.append(LintIssue(name, lineno, f'unbound number in string literal "{text}"'))
         elif token in ("integer", "float") and is_set:
             issues.append(LintIssue(name, lineno, f'unbound number "{value}" assigned with set'))
@@ -112,12 +114,12 @@ def _check_expression(
 
 
 def _inside_call(block: list[tuple[int, str, str]], index: int) -> bool:
-    """Whether token ``index`` sits inside parentheses (an argument, e.g. ``digits(1)``)."""
+    """Whether token ``index`` is an argument or subscript (``digits(1)``, ``arms[0]``)."""
     depth = 0
     for _, _token, value in block[:index]:
-        if value == "(":
+        if value in ("(", "["):
             depth += 1
-        elif value == ")":
+        elif value in (")", "]"):
             depth -= 1
     return depth > 0
 

@@ -48,6 +48,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; outputs are for reading
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

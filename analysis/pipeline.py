@@ -170,6 +170,8 @@ def _study_context(config: dict[str, Any]) -> dict[str, Any]:
 
 def _write_tables(store: ResultsStore, folder: Path) -> None:
     """Each table as Markdown (as in the manuscript) and as a tidy CSV of raw numbers."""
+    if not store.tables:
+        return
     from analysis.tables.model import Table
     from analysis.tables.render import to_markdown
 

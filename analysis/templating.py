@@ -289,7 +289,10 @@ def render_manuscript(
     Returns the text and the list of literal escapes used. Raises :class:`TemplateError`
     with ``template:line: message`` for any template problem.
     """
-    from analysis.tables.render import to_markdown
+    def to_markdown(table: dict[str, Any], style: Style) -> str:
+        from analysis.tables.render import to_markdown as render_table
+
+        return render_table(table, style)
 
     env = make_environment([templates_root / study_id, templates_root / "_shared"])
     helpers = Helpers(store, alpha, to_markdown)
