@@ -7,6 +7,7 @@ never a silent NaN.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from pathlib import Path
 
@@ -65,6 +66,24 @@ def _scalar_text(v: object) -> str:
     return str(v)
 
 
+def _read_delimited(path: Path, name: str, sep: str) -> pd.DataFrame:
+    """CSV/TSV with the standard library, so a row with too many or too few fields is an
+    error naming its line (pandas would silently turn an extra field into an index)."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter=sep))
+    if not rows:
+        raise pd.errors.EmptyDataError
+    header, body = rows[0], rows[1:]
+    for i, row in enumerate(body):
+        if row == []:  # a blank line
+            raise DataValidationError(name, "blank line", row=i + 2, expected="one record per line")
+        if len(row) != len(header):
+            raise DataValidationError(
+                name, f"row has {len(row)} fields", row=i + 2, expected=f"{len(header)} fields as in the header"
+            )
+    return pd.DataFrame(body, columns=header, dtype=object)
+
+
 def read_raw(path: Path, display_name: str | None = None) -> pd.DataFrame:
     """Read one raw data file into a frame of strings (None for empty cells).
 
@@ -81,10 +100,7 @@ def read_raw(path: Path, display_name: str | None = None) -> pd.DataFrame:
         raise DataValidationError(name, "file not found")
     try:
         if suffix in (".csv", ".tsv"):
-            frame = pd.read_csv(
-                path, dtype=str, keep_default_na=False, sep="\t" if suffix == ".tsv" else ",",
-                encoding="utf-8-sig",
-            )
+            frame = _read_delimited(path, name, "\t" if suffix == ".tsv" else ",")
         elif suffix == ".xlsx":
             frame = pd.read_excel(path, dtype=object)
         elif suffix == ".sav":

@@ -68,7 +68,7 @@ class Style:
 
 
 def _check_finite(x: float, what: str) -> float:
-    if x is None or isinstance(x, bool):
+    if x is None or isinstance(x, (bool, str, bytes)):
         raise FormatError(f"Invalid {what}: {x!r}. Must be a finite number")
     try:
         xf = float(x)

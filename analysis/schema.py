@@ -196,19 +196,17 @@ def validate_frame(frame: pd.DataFrame, spec: DatasetSpec, file_label: str) -> p
     if len(frame) == 0:
         raise DataValidationError(file_label, "file has a header but no data rows")
 
-    first: tuple[str, dict[str, Any]] | None = None
-    count = 0
+    # Every problem as (row, column position, message, details); the first in file order is reported.
+    problems: list[tuple[int, int, str, dict[str, Any]]] = []
     out: dict[str, list[Any]] = {}
-    for spec_col in spec.columns:
+    for pos, spec_col in enumerate(spec.columns):
         converted: list[Any] = []
         for i, raw in enumerate(frame[spec_col.name].tolist()):
             row = i + 2  # header is row 1
             if raw is None:
                 if not spec_col.nullable:
-                    count += 1
-                    if first is None:
-                        first = ("missing value", dict(row=row, column=spec_col.name,
-                                 expected=spec_col.describe() + " (this column may not be empty)"))
+                    problems.append((row, pos, "missing value", dict(
+                        column=spec_col.name, expected=spec_col.describe() + " (this column may not be empty)")))
                 converted.append(None)
                 continue
             try:
@@ -217,31 +215,28 @@ def validate_frame(frame: pd.DataFrame, spec: DatasetSpec, file_label: str) -> p
             except ValueError:
                 ok, value = False, None
             if not ok:
-                count += 1
-                if first is None:
-                    first = ("invalid value", dict(row=row, column=spec_col.name, value=raw,
-                                                   expected=spec_col.describe()))
+                problems.append((row, pos, "invalid value", dict(
+                    column=spec_col.name, value=raw, expected=spec_col.describe())))
             converted.append(value)
         out[spec_col.name] = converted
 
-    keys = [spec.primary_key] if spec.primary_key else []
     for cols in ([spec.primary_key] if spec.primary_key else [], list(spec.unique)):
         if not cols:
             continue
+        what = "identifier" if len(cols) == 1 else "combination of " + ", ".join(f"`{c}`" for c in cols)
         seen: dict[tuple, int] = {}
         for i, key in enumerate(zip(*(out[c] for c in cols), strict=True)):
+            if None in key:
+                continue
             if key in seen:
-                count += 1
-                if first is None:
-                    first = ("duplicate " + ("identifier" if cols == keys else "combination of "
-                             + ", ".join(f"`{c}`" for c in cols)),
-                             dict(row=i + 2, column=cols[0], value=key[0] if len(key) == 1 else key,
-                                  expected=f"unique values (first seen on row {seen[key]})"))
+                problems.append((i + 2, len(spec.columns), f"duplicate {what}", dict(
+                    column=cols[0], value=key[0] if len(key) == 1 else key,
+                    expected=f"unique values (first seen on row {seen[key]})")))
             else:
                 seen[key] = i + 2
-    if first is not None:
-        message, kw = first
-        raise DataValidationError(file_label, message, more=count - 1, **kw)
+    if problems:
+        row, _, message, kw = min(problems, key=lambda p: (p[0], p[1]))
+        raise DataValidationError(file_label, message, row=row, more=len(problems) - 1, **kw)
 
     typed = pd.DataFrame(index=range(len(frame)))
     for spec_col in spec.columns:

@@ -1,0 +1,99 @@
+"""The strict, sandboxed template environment over the results store."""
+
+from pathlib import Path
+
+import pytest
+
+from analysis.errors import TemplateError
+from analysis.results import ResultsStore
+from analysis.templating import COMMENT_START, render_manuscript
+
+
+def store() -> ResultsStore:
+    s = ResultsStore("t")
+    s.add("table2.cr.p", 0.0322000642003265, "p")
+    s.add("table2.orr.p", 0.330071679808626, "p")
+    s.add("pfs.median.ID", 30.03, "num", digits=2)
+    s.add("pfs.median.RD", 25.04, "num", digits=2)
+    s.add("protocol.days.0", 1, "int")
+    s.add("protocol.days.1", 8, "int")
+    s.add("protocol.days.2", 15, "int")
+    s.add("protocol.start", "2014-01-01", "date")
+    s.add("misc.tiny_p", 0.0000004, "p")
+    return s
+
+
+def render(tmp_path: Path, body: str, **context) -> str:
+    (tmp_path / "t").mkdir(exist_ok=True)
+    (tmp_path / "_shared").mkdir(exist_ok=True)
+    (tmp_path / "t" / "manuscript.qmd.j2").write_text(body, encoding="utf-8")
+    text, _ = render_manuscript(tmp_path, "t", store(), context)
+    return text
+
+
+def test_values_print_as_spans_carrying_their_key(tmp_path):
+    out = render(tmp_path, "Median {{ pfs.median.ID }} months.")
+    assert out == 'Median [30.03]{.val title="pfs.median.ID"} months.'
+
+
+def test_helpers_compute_wording_from_the_test(tmp_path):
+    out = render(tmp_path, '{{ differs(table2.cr.p, "was higher", "did not differ") }}; '
+                           '{{ differs(table2.orr.p, "was higher", "did not differ") }}; '
+                           '{{ direction(pfs.median.ID, pfs.median.RD, "longer", "shorter", "equal") }}; '
+                           '{{ protocol.days | and_list }}; {{ protocol.start | month_year }}; {{ pval(misc.tiny_p) }}; '
+                           '{{ pfs.median.ID | digits(1) }}{% if table2.orr.p is significant %}!{% endif %}')
+    assert 'was higher ([*P* = 0.032]{.val title="table2.cr.p"})' in out
+    assert 'did not differ ([*P* = 0.330]{.val title="table2.orr.p"})' in out
+    assert "; longer;" in out
+    assert '[1]{.val title="protocol.days.0"}, [8]{.val title="protocol.days.1"} and [15]' in out
+    assert '[January 2014]{.val title="protocol.start"}' in out
+    assert r'[*P* \< 0.001]{.val title="misc.tiny_p"}' in out
+    assert '[30.0]{.val title="pfs.median.ID"}' in out
+    assert not out.endswith("!")
+
+
+def test_undefined_key_fails_with_template_line_and_key(tmp_path):
+    with pytest.raises(TemplateError) as err:
+        render(tmp_path, "line one\nline two {{ pfs.medain.ID }}\n")
+    assert str(err.value).split(": ", 1)[0].endswith("/t/manuscript.qmd.j2:2")
+    assert 'undefined key "pfs.medain"' in str(err.value)
+    assert 'did you mean "pfs.median"' in str(err.value)
+
+
+def test_undefined_top_level_and_leaf_keys(tmp_path):
+    with pytest.raises(TemplateError, match=r'manuscript.qmd.j2:3: undefined key "os"'):
+        render(tmp_path, "\n\n{{ os.median.ID }}")
+    with pytest.raises(TemplateError, match=r'undefined key "pfs.median.XX"'):
+        render(tmp_path, "{{ pfs.median.XX }}")
+
+
+def test_printing_a_group_is_an_error(tmp_path):
+    with pytest.raises(TemplateError, match="`pfs.median` is a group of values"):
+        render(tmp_path, "{{ pfs.median }}")
+
+
+def test_comment_delimiters_leave_quarto_labels_alone(tmp_path):
+    out = render(tmp_path, "# Results {#sec-results}\n\n: Caption {#tbl-x}\n" + COMMENT_START + " hidden ##}")
+    assert out == "# Results {#sec-results}\n\n: Caption {#tbl-x}\n"
+
+
+def test_sandbox_blocks_unsafe_attribute_access(tmp_path):
+    with pytest.raises(TemplateError, match="unsafe|access"):
+        render(tmp_path, "{{ pfs.__class__.__mro__ }}")
+
+
+def test_syntax_errors_name_template_and_line(tmp_path):
+    with pytest.raises(TemplateError, match=r"manuscript.qmd.j2:2: "):
+        render(tmp_path, "ok\n{% if %}\n")
+
+
+def test_unknown_table_and_figure(tmp_path):
+    with pytest.raises(TemplateError, match='undefined table "tbl-nope"'):
+        render(tmp_path, '{{ table("tbl-nope") }}')
+    with pytest.raises(TemplateError, match='undefined figure "fig-nope"'):
+        render(tmp_path, '{{ figure("fig-nope") }}')
+
+
+def test_significant_refuses_non_p_values(tmp_path):
+    with pytest.raises(TemplateError, match="not a P value"):
+        render(tmp_path, "{% if pfs.median.ID is significant %}x{% endif %}")
