@@ -81,7 +81,14 @@ def _save_figures(store: ResultsStore, folder: Path) -> None:
     """Save every figure as SVG (HTML, PDF) and PNG (DOCX), with no timestamps inside."""
     import matplotlib.pyplot as plt
 
+    from analysis.figures.style import figure_context
+
     folder.mkdir(parents=True, exist_ok=True)
+    with figure_context():  # the house rc (fixed SVG hash salt) must hold at save time
+        _save_each(store, folder, plt)
+
+
+def _save_each(store: ResultsStore, folder: Path, plt: Any) -> None:
     for fig_id, fig in sorted(store.figures.items()):
         if fig.figure is None:
             raise ResultsError(f"figure {fig_id!r} has no matplotlib figure to save")
