@@ -85,6 +85,34 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from analysis.audit import audit, load_published
+    from analysis.results import ResultsStore
+
+    root = _root(args)
+    surprising = 0
+    for sid in _studies(args):
+        published = root / "data" / sid / "published.yaml"
+        results = root / "build" / sid / "results.json"
+        if not published.is_file():
+            print(f"{sid}: no published.yaml, nothing to audit")
+            continue
+        if not results.is_file():
+            raise AnalysisError(f"{results.relative_to(root)} is missing: run `python -m analysis analyse {sid}` first")
+        rows = audit(ResultsStore.from_json(results.read_text(encoding="utf-8")), load_published(published))
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row.status] = counts.get(row.status, 0) + 1
+            if args.all or row.status != "match":
+                flag = "!" if row.surprising else " "
+                print(f"{flag} {row.status:<13} {row.key:<34} printed {row.printed:<9} "
+                      f"computed {row.computed or '-':<9} {row.where}" + (f" — {row.note}" if row.note else ""))
+        surprising += sum(r.surprising for r in rows)
+        print(f"{sid}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+              + f"; {sum(r.surprising for r in rows)} unexplained")
+    return 1 if surprising else 0
+
+
 def cmd_synthesize(args: argparse.Namespace) -> int:
     root = _root(args)
     for sid in _studies(args):
@@ -123,6 +151,8 @@ def make_parser() -> argparse.ArgumentParser:
                            help="embedded: pandoc + typst from pip (default); quarto: `quarto render`")
             p.add_argument("--formats", type=_formats, default=FORMATS,
                            help="comma-separated subset of html,pdf,docx (default: all)")
+    p = add("audit", cmd_audit, "compare computed values with the numbers the original paper printed")
+    p.add_argument("--all", action="store_true", help="list matches too, not only differences")
     add("synthesize", cmd_synthesize, "regenerate a study's synthetic data files (deterministic)")
     return parser
 

@@ -1,0 +1,114 @@
+"""The audit: our computed values against what the original paper printed.
+
+``data/<study>/published.yaml`` transcribes, once, every number the paper printed, with
+where it stood and (when it cannot be reproduced) why. The audit looks each one up in the
+results store by key and compares at the printed precision, so a reviewer sees at a glance
+which printed numbers the data reproduce and which they cannot.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from analysis.errors import ConfigError
+from analysis.formatting import fmt_number, fmt_p
+from analysis.results import ResultsStore
+
+__all__ = ["AuditRow", "audit", "load_published"]
+
+_NUMBER = re.compile(r"^[<>]?\s*-?\d+(\.\d+)?$")
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One printed number and what the data give for it.
+
+    ``status`` is "match" (same at the printed precision), "differs", "not computed" (no
+    value under that key) or "not a number" (a printed claim such as "P>0.05").
+    ``expected_to_match`` is the transcriber's ``reproducible`` flag.
+    """
+
+    key: str
+    where: str
+    printed: str
+    computed: str | None
+    status: str
+    expected_to_match: bool
+    note: str | None = None
+
+    @property
+    def surprising(self) -> bool:
+        """A mismatch nobody explained, or a match where a mismatch was expected."""
+        if self.status in ("not a number",):
+            return False
+        return (self.status == "match") != self.expected_to_match
+
+
+def load_published(path: Path) -> dict[str, Any]:
+    """Read ``published.yaml``; check each entry has ``key``, ``printed`` and ``where``."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("values"), list):
+        raise ConfigError(f"{path}: expected a mapping with a `values:` list")
+    for i, entry in enumerate(data["values"], start=1):
+        missing = [k for k in ("key", "printed", "where") if k not in entry]
+        if missing:
+            raise ConfigError(f"{path}: entry {i} ({entry.get('key', '?')}) lacks {missing}")
+    return data
+
+
+def _decimals(text: str) -> int:
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def _scalar(raw: Any, kind: str, entry: dict[str, Any], printed: str) -> float | None:
+    """The scalar to compare with a printed number: a field of a composite value, or the
+    count or percentage of an ``n_pct`` by what the printed number looks like."""
+    if not isinstance(raw, dict):
+        return raw
+    field = entry.get("field")
+    if field:
+        return raw.get(field)
+    if kind == "n_pct":
+        if "." in printed:
+            return 100.0 * raw["n"] / raw["N"] if raw["N"] else None
+        return raw["n"]
+    return None
+
+
+def audit(store: ResultsStore, published: dict[str, Any]) -> list[AuditRow]:
+    """Compare every printed number of ``published`` with the store, at printed precision."""
+    rows = []
+    for entry in published["values"]:
+        key, where = entry["key"], entry["where"]
+        printed = str(entry["printed"]).strip()
+        expected = bool(entry.get("reproducible", True))
+        note = entry.get("note")
+        if not _NUMBER.match(printed):
+            rows.append(AuditRow(key, where, printed, None, "not a number", expected, note))
+            continue
+        if key not in store:
+            rows.append(AuditRow(key, where, printed, None, "not computed", expected, note))
+            continue
+        value = store[key]
+        x = _scalar(value.raw, value.kind, entry, printed.lstrip("<> "))
+        if x is None:
+            rows.append(AuditRow(key, where, printed, value.text(store.style), "not computed", expected, note))
+            continue
+        if value.kind == "p" and printed.startswith("<"):
+            digits = _decimals(printed)
+            computed = fmt_p(x, digits)
+            same = computed.replace(" ", "") == printed.replace(" ", "")
+        else:
+            digits = _decimals(printed)
+            computed = fmt_number(float(x), digits).replace("\u2212", "-")
+            same = computed == printed
+        rows.append(AuditRow(key, where, printed, computed, "match" if same else "differs", expected, note))
+    return rows

@@ -1,0 +1,59 @@
+"""The audit compares computed values with printed ones at the printed precision."""
+
+import pytest
+import yaml
+
+from analysis.audit import audit, load_published
+from analysis.errors import ConfigError
+from analysis.results import ResultsStore
+
+
+def store() -> ResultsStore:
+    s = ResultsStore("x")
+    s.add("table2.cr.ID", {"n": 13, "N": 40}, "n_pct")
+    s.add("table2.cr.p", 0.0322000642003265, "p")
+    s.add("table4.neuropathy.p", 0.301699582478348, "p")
+    s.add("table4.neuropathy.stat", 1.06666666666667, "stat")
+    s.add("table1.age.ID", {"mean": 63.94, "sd": 11.43}, "mean_sd")
+    s.add("table3.nrs.paired.ID", 0.0000001, "p")
+    return s
+
+
+PUBLISHED = {"values": [
+    {"key": "table2.cr.ID", "printed": 13, "where": "Table 2, CR, ID"},
+    {"key": "table2.cr.ID", "printed": "32.50", "where": "text, CR %"},
+    {"key": "table2.cr.p", "printed": 0.032, "where": "Table 2, CR, P"},
+    {"key": "table4.neuropathy.p", "printed": 0.032, "where": "Table 4, neuropathy, P", "reproducible": False,
+     "note": "Table 2's CR P value; 12/40 vs 8/40 gives 0.302"},
+    {"key": "table4.neuropathy.stat", "printed": 4.588, "where": "Table 4, neuropathy, chi2"},
+    {"key": "table1.age.ID", "field": "mean", "printed": 63.9, "where": "Table 1, age, ID mean"},
+    {"key": "table1.age.ID", "field": "sd", "printed": 11.4, "where": "Table 1, age, ID SD"},
+    {"key": "table3.nrs.paired.ID", "printed": "<0.001", "where": "Table 3"},
+    {"key": "pfs.logrank.p", "printed": 0.123, "where": "text"},
+    {"key": "abstract.claim", "printed": "P>0.05", "where": "abstract"},
+]}
+
+
+def test_audit_statuses():
+    rows = audit(store(), PUBLISHED)
+    assert [(r.status, r.computed) for r in rows] == [
+        ("match", "13"),
+        ("match", "32.50"),
+        ("match", "0.032"),
+        ("differs", "0.302"),
+        ("differs", "1.067"),
+        ("match", "63.9"),
+        ("match", "11.4"),
+        ("match", "<0.001"),
+        ("not computed", None),
+        ("not a number", None),
+    ]
+    # the known neuropathy error is explained; the chi-square mismatch is not
+    assert [r.key for r in rows if r.surprising] == ["table4.neuropathy.stat", "pfs.logrank.p"]
+
+
+def test_load_published_checks_entries(tmp_path):
+    path = tmp_path / "published.yaml"
+    path.write_text(yaml.safe_dump({"values": [{"key": "a.b", "printed": 1}]}))
+    with pytest.raises(ConfigError, match=r"entry 1 \(a.b\) lacks \['where'\]"):
+        load_published(path)
