@@ -113,6 +113,24 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 1 if surprising else 0
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from analysis.diff import diff_results
+    from analysis.results import ResultsStore
+
+    root = _root(args)
+    for sid in _studies(args):
+        paths = [root / "report" / sid / "results.json", root / "build" / sid / "results.json"]
+        missing = [p for p in paths if not p.is_file()]
+        if missing:
+            raise AnalysisError(f"{missing[0].relative_to(root)} is missing: build the study first")
+        old, new = (ResultsStore.from_json(p.read_text(encoding="utf-8")) for p in paths)
+        changes = diff_results(old, new)
+        for c in changes:
+            print(f"{c.kind:<8} {c.key:<36} {c.old or '-'}  ->  {c.new or '-'}")
+        print(f"{sid}: {len(changes)} value(s) differ between report/ and the latest analysis")
+    return 0
+
+
 def cmd_synthesize(args: argparse.Namespace) -> int:
     root = _root(args)
     for sid in _studies(args):
@@ -153,6 +171,7 @@ def make_parser() -> argparse.ArgumentParser:
                            help="comma-separated subset of html,pdf,docx (default: all)")
     p = add("audit", cmd_audit, "compare computed values with the numbers the original paper printed")
     p.add_argument("--all", action="store_true", help="list matches too, not only differences")
+    add("diff", cmd_diff, "list the values the next render would change (report/ vs build/)")
     add("synthesize", cmd_synthesize, "regenerate a study's synthetic data files (deterministic)")
     return parser
 

@@ -57,3 +57,17 @@ def test_load_published_checks_entries(tmp_path):
     path.write_text(yaml.safe_dump({"values": [{"key": "a.b", "printed": 1}]}))
     with pytest.raises(ConfigError, match=r"entry 1 \(a.b\) lacks \['where'\]"):
         load_published(path)
+
+
+def test_diff_lists_changed_added_and_removed_values():
+    from analysis.diff import diff_results
+
+    old, new = store(), store()
+    new.values.pop("table3.nrs.paired.ID")
+    new.values["table2.cr.ID"] = new.values["table2.cr.ID"].__class__("table2.cr.ID", {"n": 14, "N": 40}, "n_pct")
+    new.add("table2.orr.p", 0.33, "p")
+    assert [(c.kind, c.key, c.old, c.new) for c in diff_results(old, new)] == [
+        ("changed", "table2.cr.ID", "13 (32.5)", "14 (35.0)"),
+        ("added", "table2.orr.p", None, "0.330"),
+        ("removed", "table3.nrs.paired.ID", "<0.001", None),
+    ]

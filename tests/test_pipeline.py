@@ -135,7 +135,7 @@ def test_cli_exit_codes_and_messages(mini_project, capsys):
     assert exc.value.code == 2
 
 
-@pytest.mark.parametrize("command", ["list", "lint", "analyse", "render", "build", "audit", "synthesize"])
+@pytest.mark.parametrize("command", ["list", "lint", "analyse", "render", "build", "audit", "diff", "synthesize"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])
