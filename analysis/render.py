@@ -72,7 +72,8 @@ def render_html(qmd: Path, out: Path, shared: Path, env: dict[str, str]) -> None
     """Self-contained HTML: figures, CSS and fonts embedded in one file."""
     cmd = [pandoc_path(), qmd.name, *_pandoc_common(shared), "--to", "html5", "--standalone",
            "--embed-resources", "--css", str(shared / "manuscript.css"),
-           "--metadata", "link-citations=true", "--section-divs", "--wrap=none", "--output", str(out)]
+           "--metadata", "link-citations=true", "--section-divs", "--wrap=none",
+           "--shift-heading-level-by=1", "--output", str(out)]
     _run(cmd, qmd.parent, env, "pandoc (HTML)")
 
 
