@@ -100,7 +100,9 @@ class Column:
 
     def __post_init__(self) -> None:
         if self.align not in ALIGNS:
-            raise ResultsError(f"Invalid `align` {self.align!r} of column {self.key!r}. Must be one of: {ALIGNS}")
+            raise ResultsError(
+                f"Invalid `align` {self.align!r} of column {self.key!r}. Must be one of: {ALIGNS}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "header": self.header, "spanner": self.spanner, "align": self.align}
@@ -172,7 +174,8 @@ class Table:
         for col in self.columns:
             if col.key == key:
                 return col
-        raise ResultsError(f"Unknown column {key!r} in table {self.id!r}; columns: {[c.key for c in self.columns]}")
+        known = [c.key for c in self.columns]
+        raise ResultsError(f"Unknown column {key!r} in table {self.id!r}; columns: {known}")
 
     def validate(self) -> Table:
         """Check that columns are unique, cells name known columns and marks known footnotes."""

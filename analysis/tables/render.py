@@ -139,7 +139,7 @@ def _header_groups(table: Table) -> list[tuple[str | None, list[int]]]:
 
 
 def _md_widths(table: Table, texts: list[list[str]], stub_texts: list[str]) -> list[int]:
-    stub = max([_width(table.stub_header), *(_width(t) for t, r in zip(stub_texts, table.rows)
+    stub = max([_width(table.stub_header), *(_width(t) for t, r in zip(stub_texts, table.rows, strict=True)
                                               if not r.is_group_header)], default=0)
     # many columns: a narrower stub (labels wrap) leaves room for the numbers
     stub = min(max(stub, 8), STUB_MAX_WIDTH if len(table.columns) <= 5 else STUB_MAX_WIDTH - 8)
@@ -169,7 +169,8 @@ def to_markdown(table: Table | Mapping[str, Any], style: Style | None = None) ->
     t = _table(table)
     st = style or Style()
     ncol = len(t.columns)
-    texts = [[_escape(r.cells[c.key].text(st)) if c.key in r.cells else "" for c in t.columns] for r in t.rows]
+    texts = [[_escape(r.cells[c.key].text(st)) if c.key in r.cells else "" for c in t.columns]
+             for r in t.rows]
     stub_texts = []
     for r in t.rows:
         label = _escape(r.label) + _marks(r.marks)
@@ -185,10 +186,11 @@ def to_markdown(table: Table | Mapping[str, Any], style: Style | None = None) ->
     spanned = any(s is not None for s, _ in groups)
     stub_head = _wrap(_escape(t.stub_header), widths[0])
     heads = [_wrap(_escape(c.header), widths[j + 1]) for j, c in enumerate(t.columns)]
+    head_row = [_Span(0, 1, stub_head, "left")]
+    head_row += [_Span(j + 1, 1, heads[j], aligns[j + 1]) for j in range(ncol)]
     if not spanned:
         lines.append(_rule(bounds, ["-"] * (ncol + 1), ["+"] * (ncol + 2)))
-        spans = [_Span(0, 1, stub_head, "left")] + [_Span(j + 1, 1, heads[j], aligns[j + 1]) for j in range(ncol)]
-        lines += _content_lines(spans, bounds)
+        lines += _content_lines(head_row, bounds)
     else:
         # top border: joints only at the edges of first-row cells
         top_joints = [" "] * (ncol + 2)
@@ -216,8 +218,7 @@ def to_markdown(table: Table | Mapping[str, Any], style: Style | None = None) ->
             right = mid_fill[b] if b <= ncol else None
             mid_joints.append("+" if "-" in (left, right) else "|")
         lines.append(_rule(bounds, mid_fill, mid_joints))
-        row2 = [_Span(0, 1, stub_head, "left")] + [_Span(j + 1, 1, heads[j], aligns[j + 1]) for j in range(ncol)]
-        lines += _content_lines(row2, bounds)
+        lines += _content_lines(head_row, bounds)
     sep_fill = []
     for i, a in enumerate(aligns):
         left, right = _MARKER[a]
@@ -226,7 +227,7 @@ def to_markdown(table: Table | Mapping[str, Any], style: Style | None = None) ->
     lines.append("+" + "+".join(sep_fill) + "+")
 
     plain = _rule(bounds, ["-"] * (ncol + 1), ["+"] * (ncol + 2))
-    for r, cells, stub in zip(t.rows, texts, stub_texts):
+    for r, cells, stub in zip(t.rows, texts, stub_texts, strict=True):
         if r.is_group_header:
             inner = bounds[-1] - 3
             lines += _content_lines([_Span(0, ncol + 1, _wrap(stub, inner), "left")], bounds)
@@ -251,7 +252,7 @@ def to_text(table: Table | Mapping[str, Any], style: Style | None = None) -> str
     for r in t.rows:
         mark = f" {','.join(r.marks)}" if r.marks else ""
         stubs.append("  " * r.indent + r.label + mark)
-    body = [(s, r) for s, r in zip(stubs, t.rows) if not r.is_group_header]
+    body = [(s, r) for s, r in zip(stubs, t.rows, strict=True) if not r.is_group_header]
     stub_w = max([_width(t.stub_header), *(_width(s) for s, _ in body)], default=0)
     widths = [max([_width(c.header), *(_width(row[j]) for row in texts)]) for j, c in enumerate(t.columns)]
     groups = _header_groups(t)
@@ -273,15 +274,15 @@ def to_text(table: Table | Mapping[str, Any], style: Style | None = None) -> str
             under += "  " + ("-" * span_w if spanner else " " * span_w)
         out += [top.rstrip(), under.rstrip()]
     head = _pad(t.stub_header, stub_w, "left")
-    for c, w in zip(t.columns, widths):
+    for c, w in zip(t.columns, widths, strict=True):
         head += "  " + _pad(c.header, w, c.align)
     out += [head.rstrip(), "-" * total]
-    for r, cells, stub in zip(t.rows, texts, stubs):
+    for r, cells, stub in zip(t.rows, texts, stubs, strict=True):
         if r.is_group_header:
             out.append(stub)
             continue
         line = _pad(stub, stub_w, "left")
-        for c, w, text in zip(t.columns, widths, cells):
+        for c, w, text in zip(t.columns, widths, cells, strict=True):
             line += "  " + _pad(text, w, c.align)
         out.append(line.rstrip())
     out.append("=" * total)
