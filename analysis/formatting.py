@@ -30,6 +30,7 @@ __all__ = [
     "fmt_p",
     "fmt_pct",
     "fmt_ratio_ci",
+    "format_part",
     "format_value",
     "round_half_away",
 ]
@@ -273,3 +274,38 @@ def format_value(raw: Any, kind: str, digits: int | None = None, style: Style | 
             raise FormatError(f"Invalid {kind} value: {raw!r}. Must be a string")
         return raw
     raise FormatError(f"Invalid format kind: {kind!r}. Must be one of: {sorted(FORMAT_KINDS)}")
+
+
+#: The parts of composite values a sentence may cite on their own.
+PARTS = {
+    "n_pct": ("n", "N", "pct"),
+    "mean_sd": ("mean", "sd"),
+    "median_ci": ("median", "lower", "upper"),
+    "ratio_ci": ("estimate", "lower", "upper"),
+}
+
+
+def format_part(raw: Any, kind: str, part: str, digits: int | None = None, style: Style | None = None) -> str:
+    """One part of a composite value, formatted as the whole value formats it.
+
+    ``format_part({'n': 13, 'N': 40}, 'n_pct', 'pct')`` gives "32.5" (the style's percent
+    decimals), the same digits the table cell "13 (32.5)" shows.
+    """
+    st = style or Style()
+    if part not in PARTS.get(kind, ()):
+        raise FormatError(
+            f"Invalid part {part!r} of a {kind!r} value. Must be one of: {list(PARTS.get(kind, ()))}"
+        )
+    if kind == "n_pct":
+        if part == "pct":
+            if raw["N"] == 0:
+                return "–"
+            pct = _pct_of(raw["n"], raw["N"])
+            d = st.pct_digits if digits is None else digits
+            return f"{pct.quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_UP):f}"
+        return fmt_int(raw[part], st)
+    if kind == "mean_sd":
+        return fmt_number(raw[part], 1 if digits is None else digits, st)
+    if kind == "median_ci":
+        return _bound(raw[part], 2 if digits is None else digits, st)
+    return fmt_number(raw[part], st.ratio_digits if digits is None else digits, st)

@@ -21,7 +21,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from analysis.errors import TemplateError
-from analysis.formatting import Style, fmt_month_year, format_value
+from analysis.formatting import PARTS, Style, fmt_month_year, format_part, format_value
 from analysis.results import ResultsStore, Value
 
 __all__ = ["Bound", "Namespace", "make_environment", "render_manuscript"]
@@ -62,6 +62,14 @@ class Bound:
     @property
     def text(self) -> str:
         return self._text if self._text is not None else self._value.text(self._style)
+
+    def __getattr__(self, name: str) -> Bound:
+        """A part of a composite value (``.n``, ``.pct``, ``.mean``, ``.median``, ...),
+        printed with the value's own decimals and still bound to its key."""
+        if name.startswith("_") or name not in PARTS.get(self._value.kind, ()):
+            raise AttributeError(name)
+        return Bound(self._value, self._style,
+                     format_part(self._value.raw, self._value.kind, name, self._value.digits, self._style))
 
     def with_text(self, text: str) -> Bound:
         """The same value (and key) printed differently, e.g. with other decimals."""
@@ -157,6 +165,9 @@ class KeyUndefined(jinja2.StrictUndefined):
         if isinstance(obj, Namespace):
             key = f"{obj.prefix}.{name}"
             options = [f"{obj.prefix}.{k}" for k in obj.names()]
+        elif isinstance(obj, Bound):
+            key = f"{obj.key}.{name}"
+            options = [f"{obj.key}.{p}" for p in PARTS.get(obj.kind, ())]
         else:
             key = str(name)
             options = []
@@ -165,7 +176,7 @@ class KeyUndefined(jinja2.StrictUndefined):
         if hint:
             msg += " (did you mean " + ", ".join(f'"{h}"' for h in hint) + "?)"
         elif options:
-            msg += f"; keys under `{obj.prefix}`: " + ", ".join(options[:8])
+            msg += "; defined there: " + ", ".join(options[:8])
         return msg
 
 

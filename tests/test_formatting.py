@@ -141,3 +141,15 @@ def test_style_rejects_unknown_keys():
 def test_format_value_rejects_unknown_kind():
     with pytest.raises(FormatError, match="Invalid format kind: 'percent'"):
         format_value(0.5, "percent")
+
+
+def test_format_part_matches_the_whole_value():
+    from analysis.formatting import format_part
+
+    raw = {"n": 13, "N": 40}
+    assert format_value(raw, "n_pct", 2) == "13 (32.50)"
+    assert (format_part(raw, "n_pct", "n"), format_part(raw, "n_pct", "pct", 2)) == ("13", "32.50")
+    assert format_part({"median": 30.03, "lower": None, "upper": 40.0}, "median_ci", "lower") == "NR"
+    assert format_part({"estimate": 0.7108, "lower": 0.58, "upper": 0.87}, "ratio_ci", "estimate") == "0.71"
+    with pytest.raises(FormatError, match="Invalid part 'sd'"):
+        format_part(raw, "n_pct", "sd")

@@ -97,3 +97,19 @@ def test_unknown_table_and_figure(tmp_path):
 def test_significant_refuses_non_p_values(tmp_path):
     with pytest.raises(TemplateError, match="not a P value"):
         render(tmp_path, "{% if pfs.median.ID is significant %}x{% endif %}")
+
+
+def test_parts_of_composite_values_stay_bound(tmp_path):
+    s = store()
+    s.add("table2.cr.ID", {"n": 13, "N": 40}, "n_pct", digits=2)
+    s.add("pfs.ci.ID", {"median": 30.03, "lower": 24.1, "upper": None}, "median_ci")
+    (tmp_path / "t").mkdir()
+    (tmp_path / "_shared").mkdir()
+    (tmp_path / "t" / "manuscript.qmd.j2").write_text(
+        "{{ table2.cr.ID.n }} ({{ table2.cr.ID.pct }}%) of {{ table2.cr.ID.N }}; {{ pfs.ci.ID.upper }}")
+    text, _ = render_manuscript(tmp_path, "t", s, {})
+    assert text == ('[13]{.val title="table2.cr.ID"} ([32.50]{.val title="table2.cr.ID"}%) of '
+                    '[40]{.val title="table2.cr.ID"}; [NR]{.val title="pfs.ci.ID"}')
+    (tmp_path / "t" / "manuscript.qmd.j2").write_text("{{ table2.cr.ID.mean }}")
+    with pytest.raises(TemplateError, match=r'undefined key "table2.cr.ID.mean".*table2.cr.ID.n'):
+        render_manuscript(tmp_path, "t", s, {})
