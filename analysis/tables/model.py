@@ -29,7 +29,9 @@ from analysis.errors import ResultsError
 from analysis.formatting import FORMAT_KINDS, Style, format_value
 from analysis.results import ResultsStore, Source
 
-__all__ = ["ALIGNS", "Cell", "CellBinder", "Column", "Row", "Table", "footnote_mark", "slugify"]
+__all__ = [
+    "ALIGNS", "Cell", "CellBinder", "Column", "Row", "Table", "footnote_mark", "key_segment", "slugify",
+]
 
 #: Allowed column alignments.
 ALIGNS = ("left", "right", "center")
@@ -55,6 +57,13 @@ def slugify(text: object) -> str:
     if not slug:
         raise ResultsError(f"Cannot make a key segment from {text!r}: it has no letters or digits")
     return slug
+
+
+def key_segment(code: object) -> str:
+    """A key segment for an arm or level code: kept as it is when it is already valid
+    (``"ID"`` stays ``"ID"``, as in ``pfs.median.ID``), else :func:`slugify`'d."""
+    text = str(code)
+    return text if re.fullmatch(r"[A-Za-z0-9_]+", text) else slugify(text)
 
 
 @dataclass(frozen=True)
