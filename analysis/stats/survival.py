@@ -1,0 +1,679 @@
+"""Survival analysis that matches R's ``survival`` package (survfit, survdiff, coxph).
+
+Implemented with numpy/scipy on purpose: lifelines' defaults differ from R's (its median CI,
+its Breslow-style ties), and the manuscripts state R's conventions in their Methods.
+
+- :func:`kaplan_meier` is ``survfit(Surv(time, event) ~ 1, conf.type=...)``: the Greenwood SE of
+  log S (R's ``std.err``) and the confidence band of ``survfit_confint``.
+- :func:`median_survival` is the median row of ``summary(survfit)$table``: Brookmeyer-Crowley
+  limits read off the band, with R's midpoint rule when S(t) sits exactly at 0.5.
+- :func:`survival_at` is ``summary(survfit, times=, extend=TRUE)``.
+- :func:`logrank` is ``survdiff`` (rho = 0) for any number of groups.
+- :func:`cox_ph` is ``coxph(Surv(time, event) ~ factor(group))`` with Efron ties.
+- :func:`median_follow_up` is the reverse Kaplan-Meier median (censoring counted as the event).
+
+Group labels are compared as text: ``1``, ``1.0`` and ``"1"`` are the same arm ``"1"``.
+Every result is a frozen dataclass of plain Python numbers; "not reached" or "not defined"
+(R's ``NA``) is ``None``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from analysis.errors import StatisticsError
+
+__all__ = [
+    "CONF_TYPES",
+    "CoxResult",
+    "CoxTerm",
+    "KMFit",
+    "LogRank",
+    "MedianCI",
+    "SurvivalAt",
+    "cox_ph",
+    "group_labels",
+    "kaplan_meier",
+    "km_by_group",
+    "logrank",
+    "median_follow_up",
+    "median_survival",
+    "numbers_at_risk",
+    "survival_at",
+]
+
+#: Confidence-interval transforms of the survival curve, named as R's ``conf.type``.
+CONF_TYPES = ("log", "log-log", "plain")
+
+#: R's tolerance in ``survmean``'s median search (``.Machine$double.eps^0.5``).
+_MEDIAN_TOL = math.sqrt(np.finfo(float).eps)
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KMFit:
+    """A Kaplan-Meier curve, one row per distinct time (event or censoring), as R's survfit.
+
+    ``std_err`` is the Greenwood standard error of log S(t) (R's ``survfit$std.err``); it is
+    ``inf`` once S(t) reaches 0. ``lower``/``upper`` are the pointwise confidence band of
+    ``conf_type``; ``None`` where R gives ``NA`` (S = 0, and S = 1 for log-log).
+    """
+
+    time: tuple[float, ...]
+    n_risk: tuple[int, ...]
+    n_event: tuple[int, ...]
+    n_censor: tuple[int, ...]
+    survival: tuple[float, ...]
+    std_err: tuple[float, ...]
+    lower: tuple[float | None, ...]
+    upper: tuple[float | None, ...]
+    conf_type: str
+    conf_level: float
+    n: int
+    events: int
+
+
+@dataclass(frozen=True)
+class MedianCI:
+    """A median survival time with its confidence limits; ``None`` means not reached."""
+
+    median: float | None
+    lower: float | None
+    upper: float | None
+
+
+@dataclass(frozen=True)
+class SurvivalAt:
+    """S(t) at a landmark time with its confidence limits and the number still at risk."""
+
+    time: float
+    surv: float
+    lower: float | None
+    upper: float | None
+    n_risk: int
+
+
+@dataclass(frozen=True)
+class LogRank:
+    """A log-rank test (R's ``survdiff``): chi-square with ``df`` = groups with events - 1.
+
+    ``groups``, ``n``, ``observed`` and ``expected`` are in the same order; ``variance`` is
+    the full k x k variance matrix of observed - expected.
+    """
+
+    chisq: float
+    df: int
+    p: float
+    groups: tuple[str, ...]
+    n: tuple[int, ...]
+    observed: tuple[int, ...]
+    expected: tuple[float, ...]
+    variance: tuple[tuple[float, ...], ...]
+
+    def observed_of(self, group: Any) -> int:
+        """Observed events of one group."""
+        return self.observed[self._index(group)]
+
+    def expected_of(self, group: Any) -> float:
+        """Expected events of one group under the null hypothesis."""
+        return self.expected[self._index(group)]
+
+    def _index(self, group: Any) -> int:
+        label = _label(group)
+        if label not in self.groups:
+            raise StatisticsError(f"Unknown group {label!r}. Must be one of: {list(self.groups)}")
+        return self.groups.index(label)
+
+
+@dataclass(frozen=True)
+class CoxTerm:
+    """One level of the group compared with the reference: HR = exp(coef), Wald CI and P."""
+
+    level: str
+    coef: float
+    se: float
+    hr: float
+    lower: float
+    upper: float
+    p: float
+
+
+@dataclass(frozen=True)
+class CoxResult:
+    """A Cox proportional-hazards fit of one categorical covariate (Efron ties), as R's coxph.
+
+    ``terms`` holds one :class:`CoxTerm` per non-reference level. ``wald_p``, ``score_p``
+    (= log-rank for one binary covariate) and ``lr_p`` are the global tests on ``df`` degrees
+    of freedom. With two groups, ``hr``, ``lower``, ``upper``, ``coef`` and ``se`` read the
+    single term directly.
+    """
+
+    reference: str
+    terms: tuple[CoxTerm, ...]
+    df: int
+    wald_chisq: float
+    wald_p: float
+    score_chisq: float
+    score_p: float
+    lr_chisq: float
+    lr_p: float
+    loglik_null: float
+    loglik: float
+    n: int
+    events: int
+    iterations: int
+    conf_level: float
+    converged: bool = True
+    ties: str = "efron"
+
+    def term(self, level: Any) -> CoxTerm:
+        """The comparison of ``level`` with the reference."""
+        label = _label(level)
+        for t in self.terms:
+            if t.level == label:
+                return t
+        raise StatisticsError(
+            f"Unknown level {label!r}. Must be one of: {[t.level for t in self.terms]} "
+            f"(the reference {self.reference!r} has no term)"
+        )
+
+    def _single(self) -> CoxTerm:
+        if len(self.terms) != 1:
+            raise StatisticsError(
+                f"This Cox model has {len(self.terms)} terms (levels {[t.level for t in self.terms]} "
+                f"vs {self.reference!r}); use `.term(level)` to pick one"
+            )
+        return self.terms[0]
+
+    @property
+    def hr(self) -> float:
+        return self._single().hr
+
+    @property
+    def lower(self) -> float:
+        return self._single().lower
+
+    @property
+    def upper(self) -> float:
+        return self._single().upper
+
+    @property
+    def coef(self) -> float:
+        return self._single().coef
+
+    @property
+    def se(self) -> float:
+        return self._single().se
+
+
+# ---------------------------------------------------------------------------------------------
+# Input validation
+# ---------------------------------------------------------------------------------------------
+def _positions(mask: np.ndarray, limit: int = 5) -> str:
+    idx = np.flatnonzero(mask)
+    shown = ", ".join(str(int(i)) for i in idx[:limit])
+    more = f" and {len(idx) - limit} more" if len(idx) > limit else ""
+    return f"{len(idx)} value{'s' if len(idx) != 1 else ''} at position{'s' if len(idx) != 1 else ''} " \
+           f"{shown}{more} (0-based)"
+
+
+def _as_float_array(values: Any, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise StatisticsError(f"Invalid `{name}`: values must be numbers") from None
+    if arr.ndim != 1:
+        raise StatisticsError(f"Invalid `{name}`: must be one-dimensional, got shape {arr.shape}")
+    return arr
+
+
+def _check_time_event(time: Any, event: Any) -> tuple[np.ndarray, np.ndarray]:
+    t = _as_float_array(time, "time")
+    e = _as_float_array(event, "event")
+    if len(t) != len(e):
+        raise StatisticsError(f"`time` has {len(t)} values but `event` has {len(e)}; they must pair up")
+    if len(t) == 0:
+        raise StatisticsError("No observations: `time` and `event` are empty")
+    bad = ~np.isfinite(t)
+    if bad.any():
+        raise StatisticsError(f"Invalid `time`: {_positions(bad)} missing or not finite; expected times >= 0")
+    bad = t < 0
+    if bad.any():
+        raise StatisticsError(f"Invalid `time`: {_positions(bad)} negative; expected times >= 0")
+    bad = ~np.isfinite(e)
+    if bad.any():
+        raise StatisticsError(
+            f"Invalid `event`: {_positions(bad)} missing; expected 0 (censored) or 1 (event)"
+        )
+    bad = (e != 0) & (e != 1)
+    if bad.any():
+        raise StatisticsError(
+            f"Invalid `event`: {_positions(bad)} not 0 or 1 (first: {float(e[bad][0])!r}); "
+            "expected 0 (censored) or 1 (event)"
+        )
+    return t, e.astype(int)
+
+
+def _label(x: Any) -> str:
+    """A group label as text; integral floats lose their ".0" (pandas reads 1 as 1.0 next to NaN)."""
+    if isinstance(x, (float, np.floating)) and float(x).is_integer():
+        return str(int(x))
+    if isinstance(x, np.generic):
+        x = x.item()
+    return str(x)
+
+
+def _check_group(group: Any, n: int) -> np.ndarray:
+    g = list(group)
+    if len(g) != n:
+        raise StatisticsError(f"`group` has {len(g)} values but `time` has {n}; they must pair up")
+    missing = np.array([v is None or (isinstance(v, (float, np.floating)) and math.isnan(v)) for v in g])
+    if missing.any():
+        raise StatisticsError(f"Invalid `group`: {_positions(missing)} missing; every patient needs an arm")
+    return np.array([_label(v) for v in g], dtype=object)
+
+
+def group_labels(group: Iterable[Any], levels: Sequence[Any] | None = None) -> tuple[str, ...]:
+    """The arms in order: ``levels`` if given (as text), else sorted (numerically if all numbers)."""
+    present = list(dict.fromkeys(_label(v) for v in group))
+    if levels is not None:
+        order = [_label(v) for v in levels]
+        unknown = sorted(set(present) - set(order))
+        if unknown:
+            raise StatisticsError(f"Group values {unknown} are not in `levels` {order}")
+        return tuple(order)
+    try:
+        return tuple(sorted(present, key=float))
+    except ValueError:
+        return tuple(sorted(present))
+
+
+def _z(conf_level: float) -> float:
+    if not 0 < conf_level < 1:
+        raise StatisticsError(f"Invalid `conf_level`: {conf_level!r}. Must be between 0 and 1 (e.g. 0.95)")
+    return float(stats.norm.ppf(1 - (1 - conf_level) / 2))
+
+
+# ---------------------------------------------------------------------------------------------
+# Kaplan-Meier
+# ---------------------------------------------------------------------------------------------
+def _band(surv: np.ndarray, se: np.ndarray, conf_type: str, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """R's ``survfit_confint`` with ``logse=TRUE``; NaN where R gives NA."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if conf_type == "log":
+            xx = np.where(surv == 0, np.nan, surv)
+            lower = np.exp(np.log(xx) - z * se)
+            upper = np.minimum(np.exp(np.log(xx) + z * se), 1.0)
+        elif conf_type == "log-log":
+            xx = np.where((surv == 0) | (surv == 1), np.nan, surv)
+            se2 = z * se / np.log(xx)
+            lower = np.exp(-np.exp(np.log(-np.log(xx)) - se2))
+            upper = np.exp(-np.exp(np.log(-np.log(xx)) + se2))
+        else:  # plain
+            se2 = se * surv * z
+            lower = np.maximum(surv - se2, 0.0)
+            upper = np.minimum(surv + se2, 1.0)
+    return lower, upper
+
+
+def _opt(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def kaplan_meier(time: Any, event: Any, conf_type: str = "log", conf_level: float = 0.95) -> KMFit:
+    """The Kaplan-Meier estimate with R's pointwise confidence band.
+
+    ``conf_type`` is R's ``conf.type``: ``"log"`` (R's default), ``"log-log"`` (SAS's default)
+    or ``"plain"``. Raises :class:`StatisticsError` for negative or missing times and for
+    events that are not 0/1, naming how many and where.
+    """
+    if conf_type not in CONF_TYPES:
+        raise StatisticsError(f"Invalid `conf_type` value: {conf_type!r}. Must be one of: {list(CONF_TYPES)}")
+    z = _z(conf_level)
+    t, e = _check_time_event(time, event)
+    utimes, inverse = np.unique(t, return_inverse=True)
+    n_event = np.bincount(inverse, weights=e, minlength=len(utimes)).astype(int)
+    n_total = np.bincount(inverse, minlength=len(utimes))
+    n_censor = n_total - n_event
+    n_risk = len(t) - np.concatenate(([0], np.cumsum(n_total)[:-1]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.cumprod(1.0 - n_event / n_risk)
+        term = np.where(n_event == 0, 0.0,
+                        np.where(n_risk > n_event, n_event / (n_risk * (n_risk - n_event)), np.inf))
+    se = np.sqrt(np.cumsum(term))
+    lower, upper = _band(surv, se, conf_type, z)
+    return KMFit(
+        time=tuple(float(x) for x in utimes),
+        n_risk=tuple(int(x) for x in n_risk),
+        n_event=tuple(int(x) for x in n_event),
+        n_censor=tuple(int(x) for x in n_censor),
+        survival=tuple(float(x) for x in surv),
+        std_err=tuple(float(x) for x in se),
+        lower=tuple(_opt(x) for x in lower),
+        upper=tuple(_opt(x) for x in upper),
+        conf_type=conf_type,
+        conf_level=float(conf_level),
+        n=len(t),
+        events=int(e.sum()),
+    )
+
+
+def km_by_group(
+    time: Any,
+    event: Any,
+    group: Any,
+    levels: Sequence[Any] | None = None,
+    conf_type: str = "log",
+    conf_level: float = 0.95,
+) -> dict[str, KMFit]:
+    """One :func:`kaplan_meier` per arm, keyed by arm label in ``levels`` (or sorted) order."""
+    t, e = _check_time_event(time, event)
+    g = _check_group(group, len(t))
+    out: dict[str, KMFit] = {}
+    for label in group_labels(g, levels):
+        mask = g == label
+        if not mask.any():
+            raise StatisticsError(f"Arm {label!r} has no patients")
+        out[label] = kaplan_meier(t[mask], e[mask], conf_type, conf_level)
+    return out
+
+
+def _minmin(y: Sequence[float | None], x: Sequence[float]) -> float | None:
+    """R's ``survmean`` median search: first x where y <= 0.5, midpoint when y == 0.5 exactly."""
+    keep = [(xi, yi) for xi, yi in zip(x, y, strict=True) if yi is not None and yi < 0.5 + _MEDIAN_TOL]
+    if not keep:
+        return None
+    x0, y0 = keep[0]
+    if abs(y0 - 0.5) < _MEDIAN_TOL:
+        later = [xi for xi, yi in keep if yi < y0]
+        if later:
+            return (x0 + later[0]) / 2
+    return x0
+
+
+def median_survival(fit: KMFit) -> MedianCI:
+    """Median survival with Brookmeyer-Crowley limits read off the fit's band, as R.
+
+    The median is the first time S(t) <= 0.5; the lower limit the first time the lower band
+    is <= 0.5 and the upper limit the first time the upper band is <= 0.5 (``None``: not
+    reached). Where a curve equals 0.5 over an interval, R's midpoint rule applies: the
+    middle of that time and the next time the curve drops.
+    """
+    return MedianCI(
+        median=_minmin(fit.survival, fit.time),
+        lower=_minmin(fit.lower, fit.time),
+        upper=_minmin(fit.upper, fit.time),
+    )
+
+
+def survival_at(fit: KMFit, times: Iterable[float]) -> list[SurvivalAt]:
+    """S(t) and its band at landmark ``times``, as ``summary(survfit, times=, extend=TRUE)``.
+
+    Before the first time S = 1 with limits 1 (for every ``conf_type``, as R's summary pads);
+    past the last time the last value carries on with 0 at risk. ``n_risk`` counts patients with time >= t.
+    """
+    ts = _as_float_array(list(times), "times")
+    if (~np.isfinite(ts)).any() or (ts < 0).any():
+        raise StatisticsError(f"Invalid `times`: {list(ts)}; expected finite landmark times >= 0")
+    ftime = np.asarray(fit.time)
+    out = []
+    for t in ts:
+        i = int(np.searchsorted(ftime, t, side="right")) - 1
+        later = np.searchsorted(ftime, t, side="left")
+        n_risk = fit.n_risk[later] if later < len(ftime) else 0
+        if i < 0:
+            out.append(SurvivalAt(float(t), 1.0, 1.0, 1.0, int(n_risk)))
+        else:
+            out.append(SurvivalAt(float(t), fit.survival[i], fit.lower[i], fit.upper[i], int(n_risk)))
+    return out
+
+
+def numbers_at_risk(time: Any, group: Any, times: Iterable[float],
+                    levels: Sequence[Any] | None = None) -> dict[str, tuple[int, ...]]:
+    """Patients still at risk (time >= t) at each of ``times``, per arm, for a figure's table."""
+    t = _as_float_array(time, "time")
+    if (~np.isfinite(t)).any() or (t < 0).any():
+        raise StatisticsError(f"Invalid `time`: {_positions(~np.isfinite(t) | (t < 0))} missing or negative")
+    g = _check_group(group, len(t))
+    ts = [float(x) for x in times]
+    return {label: tuple(int((t[g == label] >= x).sum()) for x in ts) for label in group_labels(g, levels)}
+
+
+def median_follow_up(time: Any, event: Any, conf_level: float = 0.95) -> MedianCI:
+    """Median follow-up by the reverse Kaplan-Meier method: censoring is the "event".
+
+    Equals R's median of ``survfit(Surv(time, 1 - event) ~ 1)`` with its log CI.
+    """
+    t, e = _check_time_event(time, event)
+    return median_survival(kaplan_meier(t, 1 - e, "log", conf_level))
+
+
+# ---------------------------------------------------------------------------------------------
+# Log-rank test
+# ---------------------------------------------------------------------------------------------
+def _risk_tables(t: np.ndarray, e: np.ndarray, g: np.ndarray, labels: Sequence[str]):
+    """Per distinct event time: numbers at risk and events, one column per group."""
+    etimes = np.unique(t[e == 1])
+    n = np.empty((len(etimes), len(labels)))
+    d = np.empty_like(n)
+    for j, label in enumerate(labels):
+        tj, ej = np.sort(t[g == label]), e[g == label]
+        n[:, j] = len(tj) - np.searchsorted(tj, etimes, side="left")
+        d[:, j] = [np.sum((t[g == label] == x) & (ej == 1)) for x in etimes]
+    return n, d
+
+
+def logrank(time: Any, event: Any, group: Any, levels: Sequence[Any] | None = None) -> LogRank:
+    """The log-rank test of k groups, as R's ``survdiff(Surv(time, event) ~ group)``.
+
+    Groups without expected events are dropped from the chi-square, as R does; ``df`` is the
+    number of remaining groups minus 1.
+    """
+    t, e = _check_time_event(time, event)
+    g = _check_group(group, len(t))
+    labels = group_labels(g, levels)
+    if len(labels) < 2:
+        raise StatisticsError(f"The log-rank test needs at least two groups; got {list(labels)}")
+    if e.sum() == 0:
+        raise StatisticsError("The log-rank test needs at least one event; all observations are censored")
+    for label in labels:
+        if not (g == label).any():
+            raise StatisticsError(f"Group {label!r} has no patients")
+    n, d = _risk_tables(t, e, g, labels)
+    ntot, dtot = n.sum(axis=1), d.sum(axis=1)
+    expected = (n * (dtot / ntot)[:, None]).sum(axis=0)
+    observed = d.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(ntot > 1, dtot * (ntot - dtot) / (ntot - 1), 0.0) / ntot**2
+    k = len(labels)
+    var = np.zeros((k, k))
+    for j in range(k):
+        for m in range(k):
+            var[j, m] = np.sum(factor * n[:, j] * ((ntot if j == m else 0) - n[:, m]))
+    keep = np.flatnonzero(expected > 0)
+    if len(keep) < 2:
+        chisq, df = 0.0, 0
+    else:
+        sub = keep[1:]
+        diff = (observed - expected)[sub]
+        chisq = float(diff @ np.linalg.solve(var[np.ix_(sub, sub)], diff))
+        df = len(keep) - 1
+    p = float(stats.chi2.sf(chisq, df)) if df > 0 else 1.0
+    return LogRank(
+        chisq=chisq,
+        df=df,
+        p=p,
+        groups=tuple(labels),
+        n=tuple(int((g == label).sum()) for label in labels),
+        observed=tuple(int(x) for x in observed),
+        expected=tuple(float(x) for x in expected),
+        variance=tuple(tuple(float(x) for x in row) for row in var),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Cox proportional hazards (Efron ties)
+# ---------------------------------------------------------------------------------------------
+class _EfronLikelihood:
+    """Partial log-likelihood, score and information of a Cox model with Efron ties."""
+
+    def __init__(self, t: np.ndarray, e: np.ndarray, x: np.ndarray) -> None:
+        order = np.argsort(t, kind="stable")
+        self.t, self.e, self.x = t[order], e[order], x[order] - x.mean(axis=0)
+        self.etimes = np.unique(self.t[self.e == 1])
+        # index of the first patient still at risk at each event time, and the deaths there
+        self.start = np.searchsorted(self.t, self.etimes, side="left")
+        self.deaths = [np.flatnonzero((self.t == u) & (self.e == 1)) for u in self.etimes]
+
+    def __call__(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        x = self.x
+        p = x.shape[1]
+        eta = x @ beta
+        w = np.exp(eta)
+        # reverse cumulative sums: sums over the risk set {time >= t}
+        s0 = np.cumsum(w[::-1])[::-1]
+        s1 = np.cumsum((w[:, None] * x)[::-1], axis=0)[::-1]
+        s2 = np.cumsum((w[:, None, None] * x[:, :, None] * x[:, None, :])[::-1], axis=0)[::-1]
+        ll, u, info = 0.0, np.zeros(p), np.zeros((p, p))
+        for k, dead in enumerate(self.deaths):
+            i0, nd = self.start[k], len(dead)
+            wd = w[dead]
+            d0, d1 = wd.sum(), (wd[:, None] * x[dead]).sum(axis=0)
+            d2 = (wd[:, None, None] * x[dead][:, :, None] * x[dead][:, None, :]).sum(axis=0)
+            ll += eta[dead].sum()
+            u += x[dead].sum(axis=0)
+            for r in range(nd):
+                f = r / nd
+                den = s0[i0] - f * d0
+                a = (s1[i0] - f * d1) / den
+                ll -= math.log(den)
+                u -= a
+                info += (s2[i0] - f * d2) / den - np.outer(a, a)
+        return ll, u, info
+
+
+def cox_ph(
+    time: Any,
+    event: Any,
+    group: Any,
+    reference: Any,
+    levels: Sequence[Any] | None = None,
+    conf_level: float = 0.95,
+    tol: float = 1e-10,
+    max_iter: int = 50,
+) -> CoxResult:
+    """Cox hazard ratios of each arm versus ``reference`` (dummy coding), Efron ties, as R.
+
+    Newton-Raphson from beta = 0 with step halving, until the log partial likelihood changes
+    by less than ``tol`` (relative) and the Newton step is negligible. Hazard-ratio CIs and
+    term P values are Wald; the global Wald, score and likelihood-ratio tests are R's.
+
+    Raises :class:`StatisticsError` when the hazard ratio is not estimable: no events, an arm
+    without events, or any other monotone likelihood (R's coxph then warns "Loglik converged
+    before variable 1; coefficient may be infinite" and prints an absurd HR). Report the
+    log-rank test for such data instead.
+    """
+    t, e = _check_time_event(time, event)
+    g = _check_group(group, len(t))
+    labels = group_labels(g, levels)
+    ref = _label(reference)
+    if ref not in labels:
+        raise StatisticsError(f"Invalid `reference` value: {ref!r}. Must be one of the arms: {list(labels)}")
+    others = [label for label in labels if label != ref]
+    if not others:
+        raise StatisticsError(f"A Cox model needs at least two arms; only {ref!r} is present")
+    for label in labels:
+        if not (g == label).any():
+            raise StatisticsError(f"Arm {label!r} has no patients; drop it from `levels`")
+    if e.sum() == 0:
+        raise StatisticsError("A Cox model needs events; all observations are censored")
+    no_events = [label for label in labels if e[g == label].sum() == 0]
+    if no_events:
+        raise StatisticsError(
+            f"Cox hazard ratio not estimable: arm(s) {no_events} have zero events, so the partial "
+            "likelihood has no maximum (R's coxph warns 'coefficient may be infinite'). "
+            "Report the log-rank test and medians instead"
+        )
+    z = _z(conf_level)
+    x = np.column_stack([(g == label).astype(float) for label in others])
+    lik = _EfronLikelihood(t, e, x)
+    beta = np.zeros(len(others))
+    ll0, u0, i0 = lik(beta)
+    try:
+        score = float(u0 @ np.linalg.solve(i0, u0))
+    except np.linalg.LinAlgError:
+        raise StatisticsError("Cox model information matrix is singular at beta = 0") from None
+    ll, u, info = ll0, u0, i0
+    converged, infinite, iterations = False, False, 0
+    for iterations in range(1, max_iter + 1):  # noqa: B007 - the count is reported
+        try:
+            step = np.linalg.solve(info, u)
+        except np.linalg.LinAlgError:
+            infinite = True
+            break
+        new = beta + step
+        ll_new, u_new, info_new = lik(new)
+        halvings = 0
+        while (not np.isfinite(ll_new) or ll_new < ll) and halvings < 40:
+            step = step / 2
+            new = beta + step
+            ll_new, u_new, info_new = lik(new)
+            halvings += 1
+        change = abs(ll_new - ll)
+        beta, ll, u, info = new, ll_new, u_new, info_new
+        if change <= tol * max(1.0, abs(ll)):
+            small = np.max(np.abs(step)) <= 1e-6 * (1 + np.max(np.abs(beta)))
+            converged, infinite = small, not small
+            if small:
+                break
+            if np.max(np.abs(beta)) > 30:
+                break
+    if infinite or not converged:
+        raise StatisticsError(
+            "Cox hazard ratio not estimable: the partial likelihood keeps rising as a coefficient "
+            f"grows (monotone likelihood; coefficients reached {np.round(beta, 1).tolist()} after "
+            f"{iterations} iterations). This happens when one arm's events all precede or follow the "
+            "other's; R's coxph warns 'coefficient may be infinite'. Report the log-rank test instead"
+        )
+    var = np.linalg.inv(info)
+    se = np.sqrt(np.diag(var))
+    terms = tuple(
+        CoxTerm(
+            level=label,
+            coef=float(b),
+            se=float(s),
+            hr=float(math.exp(b)),
+            lower=float(math.exp(b - z * s)),
+            upper=float(math.exp(b + z * s)),
+            p=float(2 * stats.norm.sf(abs(b / s))),
+        )
+        for label, b, s in zip(others, beta, se, strict=True)
+    )
+    p_df = len(others)
+    wald = float(beta @ info @ beta)
+    lr = float(2 * (ll - ll0))
+    return CoxResult(
+        reference=ref,
+        terms=terms,
+        df=p_df,
+        wald_chisq=wald,
+        wald_p=float(stats.chi2.sf(wald, p_df)),
+        score_chisq=score,
+        score_p=float(stats.chi2.sf(score, p_df)),
+        lr_chisq=lr,
+        lr_p=float(stats.chi2.sf(lr, p_df)),
+        loglik_null=float(ll0),
+        loglik=float(ll),
+        n=len(t),
+        events=int(e.sum()),
+        iterations=iterations,
+        conf_level=float(conf_level),
+    )
