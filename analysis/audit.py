@@ -19,7 +19,7 @@ from analysis.errors import ConfigError
 from analysis.formatting import fmt_number, fmt_p
 from analysis.results import ResultsStore
 
-__all__ = ["AuditRow", "audit", "load_published"]
+__all__ = ["AuditRow", "add_audit", "audit", "load_published"]
 
 _NUMBER = re.compile(r"^[<>]?\s*-?\d+(\.\d+)?$")
 
@@ -112,3 +112,36 @@ def audit(store: ResultsStore, published: dict[str, Any]) -> list[AuditRow]:
             same = computed == printed
         rows.append(AuditRow(key, where, printed, computed, "match" if same else "differs", expected, note))
     return rows
+
+
+def add_audit(store: ResultsStore, published: dict[str, Any], source_file: str = "published.yaml") -> None:
+    """Put the audit into the store: counts as values (``audit.*``) and, for every printed
+    number that the data do not reproduce, a row of table ``tbl-audit``."""
+    from analysis.tables.model import Cell, Column, Row, Table
+
+    rows = audit(store, published)
+    numeric = [r for r in rows if r.status != "not a number"]
+    matched = sum(r.status == "match" for r in numeric)
+    src = {"test": "audit against the printed paper", "inputs": (source_file,)}
+    store.add("audit.printed", len(numeric), "int", **src)
+    store.add("audit.matched", matched, "int", **src)
+    store.add("audit.unmatched", len(numeric) - matched, "int", **src)
+    store.add("audit.unexplained", sum(r.surprising for r in rows), "int", **src)
+    table = Table(
+        "tbl-audit",
+        "Numbers printed in the original report that the data do not reproduce",
+        stub_header="Where printed",
+        columns=[Column("printed", "Printed"), Column("computed", "From the data"),
+                 Column("note", "Explanation", align="left")],
+    )
+    for r in numeric:
+        if r.status == "match":
+            continue
+        note = r.note or ("no explanation recorded" if r.status == "differs" else "not computed in this rebuild")
+        table.add_row(Row(r.where, {
+            "printed": Cell(r.printed, "text"),
+            "computed": Cell(r.computed or "–", "text"),
+            "note": Cell(note, "text"),
+        }))
+    if table.rows:
+        store.add_table(table.validate())

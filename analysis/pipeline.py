@@ -131,6 +131,13 @@ def run_analysis(study: Study) -> ResultsStore:
         raise ResultsError(f"analysis/studies/{study.id}.py: analyse() must return a ResultsStore")
     _protocol_values(store, study.protocol)
     store.inputs = dict(study.inputs)
+    published = study.root / "published.yaml"
+    if published.is_file():
+        from analysis.audit import add_audit, load_published
+        from analysis.dataio import sha256_file
+
+        add_audit(store, load_published(published))
+        store.inputs["published.yaml"] = sha256_file(published)
     return store
 
 
