@@ -1,0 +1,79 @@
+"""Tests for analysis.stats.descriptive (values checked against R where a statistic is involved)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.errors import StatisticsError
+from analysis.stats.contingency import compare_counts
+from analysis.stats.descriptive import count_levels, crosstab, mean_sd
+
+LUNG = Path(__file__).resolve().parents[1] / "reference" / "lung.csv"
+
+
+def test_mean_sd_matches_r_on_lung():
+    """R: lung <- read.csv("lung.csv"); c(sum(!is.na(lung$wt.loss)), sum(is.na(lung$wt.loss)),
+    mean(lung$wt.loss, na.rm = TRUE), sd(lung$wt.loss, na.rm = TRUE))
+    -> 214, 14, 9.83177570093458, 13.13990158766386"""
+    res = mean_sd(pd.read_csv(LUNG)["wt.loss"])
+    assert (res.n, res.n_missing) == (214, 14)
+    assert res.mean == pytest.approx(9.83177570093458, rel=1e-9)
+    assert res.sd == pytest.approx(13.13990158766386, rel=1e-9)
+    assert isinstance(res.mean, float) and isinstance(res.sd, float)
+
+
+def test_mean_sd_uses_sample_sd_and_counts_missing():
+    """R: sd(c(2, 4, 4, 4, 5, 5, 7, 9)) = 2.138089935299395 (ddof = 1, not the population SD 2)."""
+    res = mean_sd([2, 4, 4, 4, 5, 5, 7, 9, None, np.nan, pd.NA])
+    assert (res.n, res.n_missing, res.mean) == (8, 3, 5.0)
+    assert res.sd == pytest.approx(2.138089935299395, rel=1e-12)
+    single = mean_sd([3.0, np.nan])
+    assert (single.n, single.mean, single.sd) == (1, 3.0, None)
+
+
+@pytest.mark.parametrize(("values", "message"), [([np.nan, None], "No non-missing"), ([1, "x"], "'x'"),
+                                                 ([1, np.inf], "finite")])
+def test_mean_sd_refuses(values, message):
+    with pytest.raises(StatisticsError, match=message):
+        mean_sd(values)
+
+
+def test_count_levels_in_given_order_with_missing():
+    s = pd.Series(["PR", "CR", None, "PR", "SD", np.nan, "PR"])
+    res = count_levels(s, ["CR", "VGPR", "PR", "SD"])
+    assert res.counts == (1, 0, 3, 1)
+    assert (res.n_missing, res.total) == (2, 5)
+    assert res.as_dict() == {"CR": 1, "VGPR": 0, "PR": 3, "SD": 1}
+
+
+def test_count_levels_refuses_unknown_level():
+    with pytest.raises(StatisticsError, match=r"`response` has value\(s\) 'Pr' that are not among"):
+        count_levels(["CR", "Pr"], ["CR", "PR"], name="response")
+    with pytest.raises(StatisticsError, match="duplicates"):
+        count_levels(["CR"], ["CR", "CR"])
+
+
+def test_crosstab_counts_missing_and_feeds_compare_counts():
+    """13/40 vs 5/40 complete remission, plus two patients with response missing."""
+    frame = pd.DataFrame({
+        "arm": ["A"] * 41 + ["B"] * 41,
+        "cr": ["yes"] * 13 + ["no"] * 27 + [None] + ["yes"] * 5 + ["no"] * 35 + [None],
+    })
+    tab = crosstab(frame, "arm", "cr", ["A", "B"], ["yes", "no"])
+    assert tab.counts == ((13, 27), (5, 35))
+    assert tab.n_missing == 2
+    assert tab.as_array().dtype == np.int64
+    # R: chisq.test(matrix(c(13, 27, 5, 35), 2, byrow = TRUE), correct = FALSE)$p.value
+    assert compare_counts(tab.counts).p == pytest.approx(0.0322000642003265, rel=1e-6)
+
+
+def test_crosstab_refuses_unknown_column_and_level():
+    frame = pd.DataFrame({"arm": ["A", "B"], "sex": ["M", "X"]})
+    with pytest.raises(StatisticsError, match="Unknown column `age`"):
+        crosstab(frame, "arm", "age", ["A", "B"], ["M", "F"])
+    with pytest.raises(StatisticsError, match="`sex` has value"):
+        crosstab(frame, "arm", "sex", ["A", "B"], ["M", "F"])
