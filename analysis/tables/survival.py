@@ -1,0 +1,138 @@
+"""Survival summary: Kaplan-Meier medians, events, landmarks, log-rank and Cox per arm.
+
+One builder serves every study: it computes with :mod:`analysis.stats.survival`, stores
+each value under ``<prefix>.*`` keys (so prose and table cite the same numbers), and returns
+both the table and the fitted curves for the Kaplan-Meier figure.
+
+Keys (``<arm>`` is the arm code):
+
+* ``<prefix>.n.<arm>``, ``<prefix>.events.<arm>``: patients and events;
+* ``<prefix>.median.<arm>`` (months as a number, or the text "NR" when not reached) and
+  ``<prefix>.median_ci.<arm>`` (median with its confidence interval);
+* ``<prefix>.landmark.<label>.<arm>``: survival proportion at a landmark, printed as a
+  percentage, and ``<prefix>.landmark.<label>.time``;
+* ``<prefix>.logrank.chisq``, ``.df``, ``.p``;
+* ``<prefix>.hr.<arm>`` (hazard ratio with CI against the reference arm) and
+  ``<prefix>.hr_p.<arm>`` (its Wald P).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.results import ResultsStore
+from analysis.stats.survival import (
+    CoxResult,
+    KMFit,
+    LogRank,
+    cox_ph,
+    kaplan_meier,
+    logrank,
+    median_survival,
+    survival_at,
+)
+from analysis.study import Arm
+from analysis.tables.model import Cell, CellBinder, Column, Row, Table, key_segment
+
+__all__ = ["SurvivalSummary", "tbl_survival"]
+
+
+@dataclass(frozen=True)
+class SurvivalSummary:
+    """What :func:`tbl_survival` computed: the table, a curve per arm and the tests."""
+
+    table: Table
+    fits: dict[str, KMFit]
+    logrank: LogRank
+    cox: CoxResult | None
+
+
+def tbl_survival(
+    frame: pd.DataFrame,
+    *,
+    time: str,
+    event: str,
+    arm_column: str,
+    arms: Sequence[Arm],
+    store: ResultsStore,
+    prefix: str,
+    table_id: str,
+    caption: str,
+    reference: str | None = None,
+    landmarks: Sequence[tuple[str, float, str]] = (),
+    conf_type: str = "log",
+    time_unit: str = "months",
+    inputs: Sequence[str] = (),
+    digits: int = 2,
+) -> SurvivalSummary:
+    """Summarise one time-to-event endpoint by arm.
+
+    ``landmarks`` are ``(label, time, header)`` triples, e.g. ``("y3", 36, "3-year")``;
+    ``reference`` is the arm the hazard ratios compare against (default: the last arm).
+    """
+    codes = [a.code for a in arms]
+    data = frame[frame[arm_column].isin(codes)]
+    t = data[time].to_numpy(dtype=float)
+    e = data[event].to_numpy(dtype=int)
+    g = data[arm_column].astype(str).to_numpy()
+    ref = reference or codes[-1]
+    bind = CellBinder(store, prefix, table_id, inputs)
+    km_test = f"Kaplan-Meier median, Brookmeyer-Crowley CI ({conf_type} scale)"
+
+    columns = [Column("n", "Patients"), Column("events", "Events"),
+               Column("median", f"Median, {time_unit} (95% CI)")]
+    columns += [Column(f"lm_{label}", f"{header} survival, %") for label, _, header in landmarks]
+    columns += [Column("hr", "Hazard ratio (95% CI)"), Column("p", "Log-rank P")]
+    table = Table(table_id, caption, stub_header="Arm", columns=columns)
+
+    fits: dict[str, KMFit] = {}
+    for label, when, _ in landmarks:
+        bind.cell(["landmark", label, "time"], float(when), "num", digits=0, test="landmark time")
+    test = logrank(t, e, g, levels=codes)
+    cox = cox_ph(t, e, g, reference=ref, levels=codes) if len(codes) > 1 else None
+    for i, arm in enumerate(arms):
+        seg = key_segment(arm.code)
+        mask = g == arm.code
+        fit = kaplan_meier(t[mask], e[mask], conf_type=conf_type)
+        fits[arm.code] = fit
+        med = median_survival(fit)
+        cells: dict[str, Cell] = {
+            "n": bind.cell(["n", seg], fit.n, "int", test="count", where=f"{arm.name}/Patients"),
+            "events": bind.cell(["events", seg], fit.events, "int", test="count of events",
+                                where=f"{arm.name}/Events"),
+        }
+        if med.median is None:
+            bind.cell(["median", seg], "NR", "text", test=km_test)
+        else:
+            bind.cell(["median", seg], med.median, "num", digits=digits, test=km_test)
+        cells["median"] = bind.cell(
+            ["median_ci", seg], {"median": med.median, "lower": med.lower, "upper": med.upper},
+            "median_ci", digits=digits, test=km_test, where=f"{arm.name}/Median",
+        )
+        for (label, when, _), at in zip(landmarks, survival_at(fit, [w for _, w, _ in landmarks]), strict=True):
+            cells[f"lm_{label}"] = bind.cell(
+                ["landmark", label, seg], at.surv, "pct", test=f"Kaplan-Meier survival at {when:g} {time_unit}",
+                where=f"{arm.name}/{label}",
+            )
+        if cox is not None:
+            if arm.code == ref:
+                cells["hr"] = Cell("Reference", "text")
+            else:
+                term = cox.term(arm.code)
+                cells["hr"] = bind.cell(
+                    ["hr", seg], {"estimate": term.hr, "lower": term.lower, "upper": term.upper}, "ratio_ci",
+                    test="Cox proportional hazards (Efron ties), Wald CI", where=f"{arm.name}/HR",
+                )
+                bind.cell(["hr_p", seg], term.p, "p", test="Cox proportional hazards, Wald test")
+        if i == 0:
+            cells["p"] = bind.cell(["logrank", "p"], test.p, "p", test="log-rank test", where=f"{arm.name}/P")
+        table.add_row(Row(arm.label, cells))
+    bind.cell(["logrank", "chisq"], test.chisq, "stat", test="log-rank test")
+    bind.cell(["logrank", "df"], test.df, "int", test="log-rank test")
+    if cox is not None and not cox.converged:
+        table.notes.append("The Cox model did not converge; its hazard ratio is not reliable.")
+    return SurvivalSummary(table.validate(), fits, test, cox)
+
