@@ -211,8 +211,11 @@ def _continuous(
     for a in arms:
         x = values[(arm_of == a.code).fillna(False)]
         summary = mean_sd(x.to_numpy(dtype=float))
+        # a single value has no SD: the mean alone, never a made-up SD
+        raw, kind = ({"mean": summary.mean, "sd": summary.sd}, "mean_sd") if summary.sd is not None \
+            else (summary.mean, "num")
         row.cells[a.code] = binder.cell(
-            [var.slug, key_segment(a.code)], {"mean": summary.mean, "sd": summary.sd}, "mean_sd",
+            [var.slug, key_segment(a.code)], raw, kind,
             digits=var.digits, test="mean ± SD", where=f"{var.label}/{a.code}",
         )
         samples.append(x.dropna().to_numpy(dtype=float))
