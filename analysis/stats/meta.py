@@ -1,0 +1,370 @@
+"""Meta-analysis of ratio measures (OR, HR, RR) on the log scale.
+
+* :func:`generic_inverse_variance`: log ratios with their SEs (e.g. taken from published 95% CIs
+  with :func:`se_from_ci`): inverse-variance fixed effect and DerSimonian-Laird random effects,
+  as ``metafor::rma(yi, sei = sei, method = "FE" / "DL")``.
+* :func:`mantel_haenszel_or`: 2x2 counts per study: Mantel-Haenszel fixed-effect odds ratio with
+  the Robins-Breslow-Greenland variance, as ``meta::metabin(sm = "OR", method = "MH")`` and
+  ``metafor::rma.mh(measure = "OR")``; DerSimonian-Laird random effects on the per-study log odds
+  ratios (``metafor::rma(yi, vi, method = "DL")``).
+* :class:`ModelChoice`: the study's rule for which model to report, with a reason for Methods.
+
+Heterogeneity: Cochran's Q is the inverse-variance weighted sum of squares around the *fixed*
+estimate (for MH, around the MH estimate, as RevMan, ``meta``'s ``Q.Cochrane = TRUE`` and
+``rma.mh`` do); I-squared = max(0, (Q - df) / Q). The DL tau-squared always uses the
+inverse-variance Q (``q_iv``), as ``rma(method = "DL")`` does.
+
+Ratios are reported on the ratio scale (``exp``); weights are percentages summing to 100.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+from scipy import stats
+
+from analysis.errors import StatisticsError
+from analysis.formatting import fmt_number, fmt_p
+
+__all__ = [
+    "Heterogeneity",
+    "MetaResult",
+    "ModelChoice",
+    "ModelDecision",
+    "Pooled",
+    "StudyEstimate",
+    "generic_from_ci",
+    "generic_inverse_variance",
+    "mantel_haenszel_or",
+    "se_from_ci",
+]
+
+
+@dataclass(frozen=True)
+class StudyEstimate:
+    """One study: ratio and Wald CI (from its log estimate and SE) and its weights in %."""
+
+    label: str
+    estimate: float
+    lower: float
+    upper: float
+    log_estimate: float
+    se_log: float
+    weight_fixed_pct: float
+    weight_random_pct: float
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """A pooled estimate on the ratio scale with its CI and z-test P."""
+
+    model: Literal["fixed", "random"]
+    method_label: str
+    estimate: float
+    lower: float
+    upper: float
+    log_estimate: float
+    se_log: float
+    z: float
+    p: float
+
+
+@dataclass(frozen=True)
+class Heterogeneity:
+    """Cochran's Q (df, P), I-squared in %, DL tau-squared, and the inverse-variance Q."""
+
+    q: float
+    df: int
+    p: float
+    i2_pct: float
+    tau2: float
+    q_iv: float
+
+
+@dataclass(frozen=True)
+class MetaResult:
+    """A meta-analysis: studies, fixed and random pooled estimates, heterogeneity."""
+
+    measure: str
+    method: Literal["inverse-variance", "mantel-haenszel"]
+    studies: tuple[StudyEstimate, ...]
+    fixed: Pooled
+    random: Pooled
+    heterogeneity: Heterogeneity
+    level: float = 0.95
+
+    def pooled(self, model: Literal["fixed", "random"]) -> Pooled:
+        """The fixed or random pooled estimate."""
+        if model not in ("fixed", "random"):
+            raise StatisticsError(f"Invalid `model` value: {model!r}. Must be one of: 'fixed', 'random'")
+        return self.fixed if model == "fixed" else self.random
+
+
+@dataclass(frozen=True)
+class ModelDecision:
+    """The model a :class:`ModelChoice` picked, its pooled estimate, and why (for Methods)."""
+
+    model: Literal["fixed", "random"]
+    pooled: Pooled
+    reason: str
+
+
+def _plain(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _p_text(p: float) -> str:
+    text = fmt_p(p)
+    return f"P {text}" if text.startswith("<") else f"P = {text}"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """Which pooled model to report: fixed when Q's P > ``q_p_above`` and I² < ``i2_below`` (%).
+
+    ``force`` ("fixed" or "random") overrides the rule. Defaults: 0.1 and 50%.
+    """
+
+    q_p_above: float = 0.1
+    i2_below: float = 50.0
+    force: Literal["fixed", "random"] | None = None
+
+    def __post_init__(self) -> None:
+        if self.force not in (None, "fixed", "random"):
+            raise StatisticsError(f"Invalid `force` value: {self.force!r}. Must be one of: None, 'fixed', 'random'")
+        if not 0 <= self.q_p_above <= 1:
+            raise StatisticsError(f"Invalid `q_p_above` value: {self.q_p_above!r}. Must be between 0 and 1")
+        if not 0 <= self.i2_below <= 100:
+            raise StatisticsError(f"Invalid `i2_below` value: {self.i2_below!r}. Must be between 0 and 100")
+
+    def describe(self) -> str:
+        """The rule in words, for a Methods section."""
+        if self.force:
+            return f"a {self.force}-effect{'s' if self.force == 'random' else ''} model was used throughout"
+        return (
+            f"a fixed-effect model was used when Cochran's Q test gave P > {_plain(self.q_p_above)} and "
+            f"I² < {_plain(self.i2_below)}%, otherwise a random-effects model"
+        )
+
+    def decide(self, result: MetaResult) -> ModelDecision:
+        """Apply the rule to ``result``; the reason quotes the formatted Q P and I²."""
+        het = result.heterogeneity
+        stats_text = f"Q test {_p_text(het.p)}, I² = {fmt_number(het.i2_pct, 1)}%"
+        if self.force:
+            model: Literal["fixed", "random"] = self.force
+            reason = f"{model} effect{'s' if model == 'random' else ''} model set by the analysis plan ({stats_text})"
+        elif het.p > self.q_p_above and het.i2_pct < self.i2_below:
+            model = "fixed"
+            reason = (
+                f"fixed-effect model: no important heterogeneity ({stats_text}; rule: P > "
+                f"{_plain(self.q_p_above)} and I² < {_plain(self.i2_below)}%)"
+            )
+        else:
+            model = "random"
+            reason = (
+                f"random-effects model: heterogeneity present ({stats_text}; rule: fixed only when P > "
+                f"{_plain(self.q_p_above)} and I² < {_plain(self.i2_below)}%)"
+            )
+        return ModelDecision(model, result.pooled(model), reason)
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+def _z(level: float) -> float:
+    if not 0 < level < 1:
+        raise StatisticsError(f"Invalid `level` value: {level!r}. Must be between 0 and 1 (e.g. 0.95)")
+    return float(stats.norm.ppf(1 - (1 - level) / 2))
+
+
+def se_from_ci(lower: float | Sequence[float], upper: float | Sequence[float], level: float = 0.95):
+    """SE of a log ratio from its ratio-scale CI: (log(upper) - log(lower)) / (2 z).
+
+    Accepts scalars (returns a float) or sequences (returns a list of floats).
+    """
+    lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    if np.any(~np.isfinite(lo)) or np.any(~np.isfinite(hi)) or np.any(lo <= 0) or np.any(hi <= lo):
+        raise StatisticsError(
+            f"Invalid CI {lower!r} to {upper!r}: bounds of a ratio must be finite, > 0, and lower < upper"
+        )
+    se = (np.log(hi) - np.log(lo)) / (2 * _z(level))
+    return float(se) if se.ndim == 0 else [float(v) for v in se]
+
+
+def _labels(labels: Sequence[str] | None, k: int) -> tuple[str, ...]:
+    if labels is None:
+        return tuple(f"Study {i + 1}" for i in range(k))
+    if len(labels) != k:
+        raise StatisticsError(f"Got {len(labels)} label(s) for {k} studies; give one label per study")
+    return tuple(str(x) for x in labels)
+
+
+def _pool(y: np.ndarray, w: np.ndarray, model: Literal["fixed", "random"], label: str, z: float) -> Pooled:
+    mu = float(np.sum(w * y) / np.sum(w))
+    se = float(1 / math.sqrt(np.sum(w)))
+    zval = mu / se
+    return Pooled(
+        model, label, math.exp(mu), math.exp(mu - z * se), math.exp(mu + z * se), mu, se, zval,
+        float(2 * stats.norm.sf(abs(zval))),
+    )
+
+
+def _q(y: np.ndarray, w: np.ndarray, center: float) -> float:
+    return float(max(0.0, np.sum(w * (y - center) ** 2)))
+
+
+def _i2(q: float, df: int) -> float:
+    return float(max(0.0, 100 * (q - df) / q)) if q > 0 and df > 0 else 0.0
+
+
+def _dl_tau2(y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """(tau2, Q) of DerSimonian-Laird with inverse-variance weights ``w``."""
+    mu = float(np.sum(w * y) / np.sum(w))
+    q = _q(y, w, mu)
+    c = float(np.sum(w) - np.sum(w**2) / np.sum(w))
+    tau2 = max(0.0, (q - (len(y) - 1)) / c) if c > 0 else 0.0
+    return float(tau2), q
+
+
+def _check_yi_sei(yi: Sequence[float], sei: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    y, s = np.asarray(yi, dtype=float), np.asarray(sei, dtype=float)
+    if y.ndim != 1 or y.shape != s.shape:
+        raise StatisticsError(f"`yi` and `sei` must be 1-D of the same length; got {y.shape} and {s.shape}")
+    if len(y) < 2:
+        raise StatisticsError(f"A meta-analysis needs at least 2 studies; got {len(y)}")
+    if not np.all(np.isfinite(y)) or not np.all(np.isfinite(s)) or np.any(s <= 0):
+        raise StatisticsError(f"Invalid study estimates: yi must be finite and sei finite and > 0; got {s.tolist()}")
+    return y, s
+
+
+# -- public API ----------------------------------------------------------------------------
+
+def generic_inverse_variance(
+    yi: Sequence[float],
+    sei: Sequence[float],
+    labels: Sequence[str] | None = None,
+    *,
+    measure: str = "ratio",
+    level: float = 0.95,
+) -> MetaResult:
+    """Inverse-variance fixed effect and DerSimonian-Laird random effects for log ratios.
+
+    ``yi`` are log ratios, ``sei`` their SEs; pooled estimates and CIs are returned on the
+    ratio scale. Matches ``metafor::rma(yi = yi, sei = sei, method = "FE")`` and ``"DL"``.
+    """
+    y, s = _check_yi_sei(yi, sei)
+    z = _z(level)
+    names = _labels(labels, len(y))
+    w = 1 / s**2
+    fixed = _pool(y, w, "fixed", "inverse-variance fixed effect", z)
+    tau2, q = _dl_tau2(y, w)
+    w_r = 1 / (s**2 + tau2)
+    random = _pool(y, w_r, "random", "DerSimonian-Laird random effects", z)
+    df = len(y) - 1
+    het = Heterogeneity(q, df, float(stats.chi2.sf(q, df)), _i2(q, df), tau2, q)
+    studies = tuple(
+        StudyEstimate(names[i], math.exp(y[i]), math.exp(y[i] - z * s[i]), math.exp(y[i] + z * s[i]),
+                      float(y[i]), float(s[i]), float(100 * w[i] / w.sum()), float(100 * w_r[i] / w_r.sum()))
+        for i in range(len(y))
+    )
+    return MetaResult(measure, "inverse-variance", studies, fixed, random, het, level)
+
+
+def generic_from_ci(
+    estimates: Sequence[float],
+    lowers: Sequence[float],
+    uppers: Sequence[float],
+    labels: Sequence[str] | None = None,
+    *,
+    measure: str = "ratio",
+    level: float = 0.95,
+) -> MetaResult:
+    """:func:`generic_inverse_variance` from published ratios and CIs (SE via :func:`se_from_ci`).
+
+    The study rows keep the published bounds (``lower``/``upper``) so a forest plot shows what
+    the papers printed; pooling uses the SE derived from them.
+    """
+    est = np.asarray(estimates, dtype=float)
+    if np.any(~np.isfinite(est)) or np.any(est <= 0):
+        raise StatisticsError(f"Invalid ratio estimates {list(estimates)}: must be finite and > 0")
+    res = generic_inverse_variance(np.log(est), se_from_ci(lowers, uppers, level), labels, measure=measure,
+                                   level=level)
+    studies = tuple(
+        replace(st, lower=float(lo), upper=float(hi)) for st, lo, hi in zip(res.studies, lowers, uppers, strict=True)
+    )
+    return replace(res, studies=studies)
+
+
+def mantel_haenszel_or(
+    tables: Sequence[tuple[int, int, int, int]],
+    labels: Sequence[str] | None = None,
+    *,
+    level: float = 0.95,
+) -> MetaResult:
+    """Mantel-Haenszel odds ratio from ``(events_t, n_t, events_c, n_c)`` per study.
+
+    Fixed effect: MH estimate with the Robins-Breslow-Greenland (1986) variance of its log;
+    study weights are the MH weights b*c/N in %. Per-study ORs have Wald CIs on the log scale
+    (0.5 added to every cell of a study with a zero cell, as ``meta`` and ``metafor`` do).
+    Heterogeneity: Cochran's Q around the MH estimate with inverse-variance weights.
+    Random effects: DerSimonian-Laird on the per-study log ORs. Matches ``metafor::rma.mh``
+    (and ``meta::metabin(sm = "OR", method = "MH")``) and ``metafor::rma(method = "DL")``.
+    """
+    arr = np.asarray(tables, dtype=float)
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise StatisticsError("`tables` must be a list of (events_t, n_t, events_c, n_c), one per study")
+    if len(arr) < 2:
+        raise StatisticsError(f"A meta-analysis needs at least 2 studies; got {len(arr)}")
+    if np.any(arr != np.round(arr)) or np.any(arr < 0):
+        raise StatisticsError(f"Invalid counts {arr.tolist()}: must be whole numbers >= 0")
+    e_t, n_t, e_c, n_c = arr.T
+    if np.any(e_t > n_t) or np.any(e_c > n_c):
+        raise StatisticsError(f"Invalid counts {arr.tolist()}: events cannot exceed the number of patients")
+    names = _labels(labels, len(arr))
+    a, b, c, d = e_t, n_t - e_t, e_c, n_c - e_c
+    undefined = [names[i] for i in range(len(arr)) if (a[i] + c[i] == 0) or (b[i] + d[i] == 0)]
+    if undefined:
+        raise StatisticsError(
+            f"Study {undefined} has no events (or only events) in both arms; its odds ratio is undefined. "
+            "Leave it out of the analysis and say so"
+        )
+    n = a + b + c + d
+    r, s = a * d / n, b * c / n
+    sum_r, sum_s = float(r.sum()), float(s.sum())
+    if sum_r == 0 or sum_s == 0:
+        raise StatisticsError("The Mantel-Haenszel odds ratio is 0 or infinite for these counts")
+    p_, q_ = (a + d) / n, (b + c) / n
+    var = (
+        float(np.sum(p_ * r)) / (2 * sum_r**2)
+        + float(np.sum(p_ * s + q_ * r)) / (2 * sum_r * sum_s)
+        + float(np.sum(q_ * s)) / (2 * sum_s**2)
+    )
+    z = _z(level)
+    mu = math.log(sum_r / sum_s)
+    se = math.sqrt(var)
+    zval = mu / se
+    fixed = Pooled("fixed", "Mantel-Haenszel fixed effect", math.exp(mu), math.exp(mu - z * se),
+                   math.exp(mu + z * se), mu, se, zval, float(2 * stats.norm.sf(abs(zval))))
+    # per-study log OR with 0.5 added to every cell of a study with a zero cell
+    zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
+    inc = np.where(zero, 0.5, 0.0)
+    aa, bb, cc, dd = a + inc, b + inc, c + inc, d + inc
+    y = np.log(aa * dd / (bb * cc))
+    v = 1 / aa + 1 / bb + 1 / cc + 1 / dd
+    w = 1 / v
+    q = _q(y, w, mu)
+    tau2, q_iv = _dl_tau2(y, w)
+    w_r = 1 / (v + tau2)
+    random = _pool(y, w_r, "random", "DerSimonian-Laird random effects", z)
+    df = len(y) - 1
+    het = Heterogeneity(q, df, float(stats.chi2.sf(q, df)), _i2(q, df), tau2, q_iv)
+    sv = np.sqrt(v)
+    studies = tuple(
+        StudyEstimate(names[i], math.exp(y[i]), math.exp(y[i] - z * sv[i]), math.exp(y[i] + z * sv[i]),
+                      float(y[i]), float(sv[i]), float(100 * s[i] / sum_s), float(100 * w_r[i] / w_r.sum()))
+        for i in range(len(y))
+    )
+    return MetaResult("OR", "mantel-haenszel", studies, fixed, random, het, level)

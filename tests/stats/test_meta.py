@@ -1,0 +1,157 @@
+"""Tests for analysis.stats.meta against R (metafor 3.8-1).
+
+Generic inverse variance: tests/reference/r_reference.json ``meta.*``, made by
+../shared/reference/r_reference.R with
+``yi <- log(est); sei <- (log(hi) - log(lo)) / (2 * qnorm(0.975));
+rma(yi = yi, sei = sei, method = "FE"); rma(yi = yi, sei = sei, method = "DL")``.
+Mantel-Haenszel: tests/reference/stats_extra.json ``meta_mh.*``, made by tests/reference/stats_extra.R with
+``rma.mh(ai, n1i, ci, n2i, measure = "OR")`` and ``rma(escalc("OR", ...), method = "DL")``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from analysis.errors import StatisticsError
+from analysis.stats.meta import (
+    ModelChoice,
+    generic_from_ci,
+    generic_inverse_variance,
+    mantel_haenszel_or,
+    se_from_ci,
+)
+
+RTOL = 1e-6
+GENERIC = ["castor_pollux_orr_or", "castor_pollux_vgpr_or", "castor_pollux_mrd_or", "castor_pollux_pfs_hr",
+           "castor_pollux_os_hr"]
+MH = ["castor_pollux_orr", "castor_pollux_vgpr", "castor_pollux_mrd", "three_heterogeneous"]
+
+
+def _check_pooled(pooled, ref):
+    assert pooled.estimate == pytest.approx(ref["pooled"], rel=RTOL)
+    assert pooled.lower == pytest.approx(ref["lower"], rel=RTOL)
+    assert pooled.upper == pytest.approx(ref["upper"], rel=RTOL)
+    assert pooled.p == pytest.approx(ref["p"], rel=RTOL, abs=1e-300)
+
+
+@pytest.mark.parametrize("name", GENERIC)
+def test_generic_inverse_variance_matches_metafor(r_ref, name):
+    """R: rma(yi, sei = sei, method = "FE") and method = "DL"; weights(); $QE, $QEp, $I2, $tau2."""
+    ref = r_ref["meta"][name]
+    res = generic_from_ci(ref["estimate"], ref["lower"], ref["upper"], ["CASTOR", "POLLUX"], measure="OR")
+    _check_pooled(res.fixed, ref["fixed"])
+    _check_pooled(res.random, ref["random_dl"])
+    assert [s.weight_fixed_pct for s in res.studies] == pytest.approx(ref["fixed"]["weights_pct"], rel=RTOL)
+    assert [s.weight_random_pct for s in res.studies] == pytest.approx(ref["random_dl"]["weights_pct"], rel=RTOL)
+    het = res.heterogeneity
+    assert het.q == pytest.approx(ref["Q"], rel=RTOL)
+    assert het.df == 1
+    assert het.p == pytest.approx(ref["Q_p"], rel=RTOL)
+    assert het.i2_pct == pytest.approx(ref["I2_pct"], rel=RTOL, abs=1e-12)
+    assert het.tau2 == pytest.approx(ref["random_dl"]["tau2"], rel=RTOL, abs=1e-15)
+    # the study rows give back the published estimates and CIs
+    assert [s.estimate for s in res.studies] == pytest.approx(ref["estimate"], rel=1e-12)
+    assert [s.lower for s in res.studies] == ref["lower"]
+    assert [s.upper for s in res.studies] == ref["upper"]
+
+
+def test_se_from_ci():
+    """SE of log OR from 1.84-4.33: (log(4.33) - log(1.84)) / (2 * qnorm(0.975)) = 0.218313..."""
+    assert se_from_ci(1.84, 4.33) == pytest.approx((math.log(4.33) - math.log(1.84)) / (2 * 1.959963984540054),
+                                                   rel=1e-12)
+    assert se_from_ci([1.84, 2.36], [4.33, 6.85]) == pytest.approx([se_from_ci(1.84, 4.33), se_from_ci(2.36, 6.85)])
+    with pytest.raises(StatisticsError, match="lower < upper"):
+        se_from_ci(2.0, 1.0)
+
+
+@pytest.mark.parametrize("name", MH)
+def test_mantel_haenszel_matches_metafor(r_extra, name):
+    """R: rma.mh(ai, n1i, ci, n2i, measure = "OR") (exp(beta), CI, pval, weights, QE, QEp, I2) and
+    rma(yi, vi, method = "DL") on escalc("OR", ...) for the random-effects part."""
+    ref = r_extra["meta_mh"][name]
+    tables = list(zip(ref["events_t"], ref["n_t"], ref["events_c"], ref["n_c"], strict=True))
+    res = mantel_haenszel_or(tables)
+    assert res.method == "mantel-haenszel" and res.fixed.method_label == "Mantel-Haenszel fixed effect"
+    _check_pooled(res.fixed, ref["fixed"])
+    assert res.fixed.se_log == pytest.approx(ref["fixed"]["se_log"], rel=RTOL)
+    assert res.fixed.z == pytest.approx(ref["fixed"]["z"], rel=RTOL)
+    assert [s.weight_fixed_pct for s in res.studies] == pytest.approx(ref["fixed"]["weights_pct"], rel=RTOL)
+    assert [s.estimate for s in res.studies] == pytest.approx(ref["study_or"], rel=RTOL)
+    assert [s.lower for s in res.studies] == pytest.approx(ref["study_lower"], rel=RTOL)
+    assert [s.upper for s in res.studies] == pytest.approx(ref["study_upper"], rel=RTOL)
+    het = res.heterogeneity
+    assert het.q == pytest.approx(ref["Q"], rel=RTOL)
+    assert het.p == pytest.approx(ref["Q_p"], rel=RTOL)
+    assert het.i2_pct == pytest.approx(ref["I2_pct"], rel=RTOL, abs=1e-12)
+    assert het.tau2 == pytest.approx(ref["random_dl"]["tau2"], rel=RTOL, abs=1e-15)
+    assert het.q_iv == pytest.approx(ref["random_dl"]["Q_iv"], rel=RTOL)
+    _check_pooled(res.random, ref["random_dl"])
+    assert [s.weight_random_pct for s in res.studies] == pytest.approx(ref["random_dl"]["weights_pct"], rel=RTOL)
+
+
+def test_mantel_haenszel_reproduces_printed_metabin():
+    """meta::metabin(c(199, 261), c(240, 281), c(148, 211), c(234, 276), sm = "OR", method = "MH")
+    prints: common effect 3.27 [2.34; 4.56], weights 62.8% and 37.2%."""
+    from analysis.formatting import fmt_number
+
+    res = mantel_haenszel_or([(199, 240, 148, 234), (261, 281, 211, 276)], ["CASTOR", "POLLUX"])
+    assert [fmt_number(x, 2) for x in (res.fixed.estimate, res.fixed.lower, res.fixed.upper)] == [
+        "3.27", "2.34", "4.56"]
+    assert [fmt_number(s.weight_fixed_pct, 1) for s in res.studies] == ["62.8", "37.2"]
+    assert [s.label for s in res.studies] == ["CASTOR", "POLLUX"]
+
+
+def test_mantel_haenszel_hand_computation():
+    """Two identical studies 10/20 vs 5/20: OR_MH = (10*15/40 * 2) / (10*5/40 * 2) = 3, weights 50/50."""
+    res = mantel_haenszel_or([(10, 20, 5, 20), (10, 20, 5, 20)])
+    assert res.fixed.estimate == pytest.approx(3.0, rel=1e-12)
+    assert [s.weight_fixed_pct for s in res.studies] == pytest.approx([50.0, 50.0])
+    assert res.heterogeneity.q == pytest.approx(0.0, abs=1e-12)
+    assert res.heterogeneity.i2_pct == 0.0 and res.heterogeneity.tau2 == 0.0
+
+
+def test_model_choice_rule(r_ref):
+    """ORR: Q P = 0.309, I2 = 3.3% -> fixed; PFS HR: Q P < 0.001, I2 = 94.7% -> random."""
+    ref = r_ref["meta"]
+    orr = generic_from_ci(ref["castor_pollux_orr_or"]["estimate"], ref["castor_pollux_orr_or"]["lower"],
+                          ref["castor_pollux_orr_or"]["upper"])
+    pfs = generic_from_ci(ref["castor_pollux_pfs_hr"]["estimate"], ref["castor_pollux_pfs_hr"]["lower"],
+                          ref["castor_pollux_pfs_hr"]["upper"])
+    rule = ModelChoice()
+    fixed = rule.decide(orr)
+    assert fixed.model == "fixed" and fixed.pooled is orr.fixed
+    assert "Q test P = 0.309, I² = 3.3%" in fixed.reason
+    random = rule.decide(pfs)
+    assert random.model == "random" and random.pooled is pfs.random
+    assert "P <0.001" in random.reason and "I² = 94.7%" in random.reason
+    # thresholds are settings: with a P threshold of 0.5 the ORR analysis goes random
+    assert ModelChoice(q_p_above=0.5).decide(orr).model == "random"
+    assert ModelChoice(i2_below=3.0).decide(orr).model == "random"
+    assert ModelChoice(force="random").decide(orr).pooled is orr.random
+    assert "P > 0.1 and I² < 50%" in rule.describe()
+    with pytest.raises(StatisticsError, match="force"):
+        ModelChoice(force="bayes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: generic_inverse_variance([0.1], [0.2]), "at least 2 studies"),
+        (lambda: generic_inverse_variance([0.1, 0.2], [0.2, 0.0]), "sei finite and > 0"),
+        (lambda: generic_inverse_variance([0.1, 0.2], [0.2, 0.1], ["A"]), "one label per study"),
+        (lambda: mantel_haenszel_or([(0, 10, 0, 10), (3, 10, 1, 10)], ["A", "B"]), r"\['A'\] has no events"),
+        (lambda: mantel_haenszel_or([(11, 10, 0, 10), (3, 10, 1, 10)]), "cannot exceed"),
+        (lambda: generic_from_ci([0, 2], [0.5, 1], [2, 3]), "must be finite and > 0"),
+    ],
+)
+def test_bad_input_is_named(call, message):
+    with pytest.raises(StatisticsError, match=message):
+        call()
+
+
+def test_zero_cell_study_gets_continuity_correction():
+    """R: escalc("OR", ai = 0, n1i = 10, ci = 3, n2i = 10) adds 0.5 to each cell: OR = (0.5*7.5)/(9.5*3.5)."""
+    res = mantel_haenszel_or([(0, 10, 3, 10), (5, 10, 3, 10)])
+    assert res.studies[0].estimate == pytest.approx(0.5 * 7.5 / (10.5 * 3.5), rel=1e-12)
