@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -48,6 +49,28 @@ class SurvivalSummary:
     fits: dict[str, KMFit]
     logrank: LogRank
     cox: CoxResult | None
+    arms: tuple[Arm, ...] = ()
+
+    def km_panel(self, title: str | None = None, xlabel: str = "Months", hr_arm: str | None = None,
+                 xticks: Sequence[float] | None = None, style: Any = None) -> Any:
+        """The Kaplan-Meier figure panel of these curves and tests (plain data, no new statistics).
+
+        ``hr_arm`` picks the hazard ratio to annotate (default: the first arm against the reference).
+        """
+        from analysis.figures.km import KMPanel, km_curve_data
+
+        curves = tuple(km_curve_data(self.fits[a.code], a.name) for a in self.arms)
+        hr = None
+        hr_label = "HR"
+        if self.cox is not None and len(self.arms) == 2:
+            arm = hr_arm or self.arms[0].code
+            term = self.cox.term(arm)
+            hr = (term.hr, term.lower, term.upper)
+            other = next(a for a in self.arms if a.code == self.cox.reference)
+            hr_label = f"HR, {next(a.name for a in self.arms if a.code == arm)} vs {other.name}"
+        kwargs: dict[str, Any] = {"style": style} if style is not None else {}
+        return KMPanel(curves, title=title, logrank_p=self.logrank.p, hr=hr, hr_label=hr_label, xlabel=xlabel,
+                       xticks=tuple(xticks) if xticks else None, median_digits=2, **kwargs)
 
 
 def tbl_survival(
@@ -134,5 +157,5 @@ def tbl_survival(
     bind.cell(["logrank", "df"], test.df, "int", test="log-rank test")
     if cox is not None and not cox.converged:
         table.notes.append("The Cox model did not converge; its hazard ratio is not reliable.")
-    return SurvivalSummary(table.validate(), fits, test, cox)
+    return SurvivalSummary(table.validate(), fits, test, cox, tuple(arms))
 

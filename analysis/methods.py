@@ -1,0 +1,70 @@
+"""What the Methods section must state, read from what the engine actually did.
+
+The statistics paragraph of a manuscript is generated from these values: which test rule
+was applied, which rows fell back to Fisher's exact test, which t-test was used. Changing
+the data (and so the expected counts) changes the paragraph with the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from analysis.results import ResultsStore
+from analysis.stats.contingency import CategoricalRule
+from analysis.study import Study
+
+__all__ = ["add_methods_values", "count_significant", "fisher_rows"]
+
+_T_LABELS = {"student": "Student's t-test (equal variances)", "welch": "Welch's t-test (unequal variances)"}
+
+
+def _row_label(store: ResultsStore, key: str) -> str | None:
+    """The stub label of the table row holding the cell ``key``."""
+    for table in store.tables.values():
+        for row in table["rows"]:
+            if any(cell.get("key") == key for cell in row["cells"].values()):
+                return row["label"]
+    return None
+
+
+def fisher_rows(store: ResultsStore, prefixes: Sequence[str]) -> list[str]:
+    """Row labels (lower-cased, for prose) of tests under ``prefixes`` that used Fisher's test."""
+    out = []
+    for key in store:
+        if key.endswith(".test") and key.split(".")[0] in prefixes and "Fisher" in str(store[key].raw):
+            label = _row_label(store, key[: -len(".test")] + ".p")
+            if label:
+                out.append(label[0].lower() + label[1:] if not label[:2].isupper() else label)
+    return out
+
+
+def count_significant(store: ResultsStore, prefix: str, study: Study) -> int:
+    """How many P values under ``prefix`` fall below the study's alpha."""
+    alpha = float(study.statistics.get("alpha", 0.05))
+    return sum(
+        1 for key in store
+        if key.startswith(prefix + ".") and store[key].kind == "p" and store[key].raw < alpha
+    )
+
+
+def add_methods_values(
+    store: ResultsStore,
+    study: Study,
+    rule: CategoricalRule,
+    t_method: str,
+    conf_type: str,
+    tables: Sequence[str],
+) -> None:
+    """Store ``methods.*``: the rule, the Fisher rows, the t-test, the CI scale, alpha."""
+    note = {"note": "the engine's choices during this analysis"}
+    store.add("methods.categorical_rule", rule.describe(), "text", **note)
+    rows = fisher_rows(store, tables)
+    store.add("methods.fisher_count", len(rows), "int", **note)
+    for i, label in enumerate(rows):
+        store.add(f"methods.fisher_rows.{i}", label, "text", **note)
+    store.add("methods.t_test", _T_LABELS.get(t_method, t_method), "text", **note)
+    store.add("methods.km_conf_type", {"log": "log", "log-log": "log-log", "plain": "linear"}[conf_type],
+              "text", **note)
+    alpha = float(study.statistics.get("alpha", 0.05))
+    store.add("methods.alpha", alpha, "num", digits=len(repr(alpha).split(".")[1]), **note)
+    store.add("methods.ci_level", 95, "int", **note)
