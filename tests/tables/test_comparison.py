@@ -15,7 +15,7 @@ OUTCOMES = ["PR", "MR", {"label": "ORR", "codes": ["CR", "VGPR", "PR"]}]
 
 
 def frame() -> pd.DataFrame:
-    resp = ["CR", "PR", "PR", "PR", "MR", "SD", "PD", "PR"] + ["PR", "MR", "MR", "SD", "PD", "PD"]
+    resp = ["CR", "PR", "PR", "PR", "MR", "SD", "PD", "PR", "PR", "MR", "MR", "SD", "PD", "PD"]
     return pd.DataFrame({"status": ["relapsed"] * 8 + ["refractory"] * 6, "response": resp})
 
 

@@ -7,7 +7,14 @@ import pytest
 from analysis.errors import ResultsError
 from analysis.results import ResultsStore
 from analysis.tables.model import (
-    Cell, CellBinder, Column, Row, Table, footnote_mark, key_segment, slugify,
+    Cell,
+    CellBinder,
+    Column,
+    Row,
+    Table,
+    footnote_mark,
+    key_segment,
+    slugify,
 )
 
 

@@ -85,7 +85,7 @@ def test_three_arms_and_fisher_rows():
 def test_missing_response_is_shown_and_counted_as_non_response():
     df = frame()
     df.loc[0, "response"] = np.nan  # an ID patient with CR becomes not evaluable
-    t, store = build(df)
+    _, store = build(df)
     assert store["table2.cr.ID"].raw == {"n": 12, "N": 40}
     assert store["table2.missing.ID"].raw == {"n": 1, "N": 40}
     assert store["table2.cr.p"].raw == compare_counts([[12, 5], [28, 35]]).p
