@@ -1,0 +1,157 @@
+"""Forest plot of a meta-analysis (:class:`analysis.stats.meta.MetaResult`).
+
+One row per study (square sized by weight, CI line), the pooled estimate as a diamond, a
+vertical line at 1 on a log axis, a text column with "estimate (CI)" and weight, and the
+heterogeneity statistics under the plot. Every number on the figure goes through
+:mod:`analysis.formatting`, so it matches the tables and the prose.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from matplotlib.figure import Figure
+from matplotlib.patches import Polygon
+from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+from matplotlib.transforms import blended_transform_factory
+
+from analysis.errors import StatisticsError
+from analysis.figures.style import arm_style, figure_context, new_figure
+from analysis.formatting import Style, fmt_number, fmt_p, fmt_ratio_ci
+from analysis.stats.meta import MetaResult, ModelDecision
+
+__all__ = ["forest_plot", "heterogeneity_text"]
+
+_WIDE_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+_NARROW_TICKS = (0.125, 0.25, 0.5, 1, 2, 4, 8)
+
+
+def _tick_text(x: float) -> str:
+    for digits in range(0, 4):
+        if abs(float(fmt_number(x, digits)) - x) < 1e-12:
+            return fmt_number(x, digits)
+    return fmt_number(x, 3)
+
+
+def heterogeneity_text(result: MetaResult, style: Style | None = None) -> str:
+    """"Heterogeneity: Q = 1.03, df = 1, P = 0.309; I² = 3.3%; τ² = 0.0021" (house formatting)."""
+    het = result.heterogeneity
+    p = fmt_p(het.p)
+    p_part = f"P {p}" if p.startswith("<") else f"P = {p}"
+    return (
+        f"Heterogeneity: Q = {fmt_number(het.q, 2, style)}, df = {het.df}, {p_part}; "
+        f"I² = {fmt_number(het.i2_pct, 1, style)}%; τ² = {fmt_number(het.tau2, 4, style)}"
+    )
+
+
+def forest_plot(
+    result: MetaResult,
+    title: str | None = None,
+    xlabel: str | None = None,
+    *,
+    model: Literal["fixed", "random"] | ModelDecision = "fixed",
+    favours: tuple[str, str] | None = None,
+    digits: int = 2,
+    style: Style | None = None,
+    width_in: float = 7.0,
+) -> Figure:
+    """Draw a forest plot of ``result`` and return the matplotlib Figure.
+
+    ``model`` picks the pooled estimate shown (a :class:`ModelDecision` from
+    ``ModelChoice.decide`` may be passed directly); weights shown are that model's.
+    ``favours`` labels the two sides of the line of no effect, e.g. ("Favours control",
+    "Favours daratumumab"). ``xlabel`` defaults to "<measure> (log scale)".
+    """
+    chosen = model.model if isinstance(model, ModelDecision) else model
+    pooled = result.pooled(chosen)
+    st = style or Style()
+    k = len(result.studies)
+    if k == 0:
+        raise StatisticsError("A forest plot needs at least one study")
+    weights = [s.weight_fixed_pct if chosen == "fixed" else s.weight_random_pct for s in result.studies]
+    ys = list(range(k + 1, 1, -1))  # studies from the top; pooled row at y = 0
+    label_model = "Fixed effect" if chosen == "fixed" else "Random effects"
+    pooled_label = f"{label_model} model"
+
+    with figure_context():
+        height = 1.9 + 0.36 * (k + 3)
+        fig, ax = new_figure(width_in, height)
+        longest = max(len(x) for x in [*(s.label for s in result.studies), pooled_label])
+        left = min(0.42, max(0.18, 0.03 + 0.0125 * longest * 7.0 / width_in))
+        fig.subplots_adjust(left=left, right=0.6, top=1 - 0.75 / height, bottom=1.45 / height)
+        ink = arm_style(0).color
+        max_w = max(weights)
+        for y, s, w in zip(ys, result.studies, weights, strict=True):
+            ax.plot([s.lower, s.upper], [y, y], color=ink, linewidth=1.0, solid_capstyle="butt")
+            ax.scatter([s.estimate], [y], marker="s", s=18 + 110 * w / max_w, color=ink, zorder=3,
+                       linewidths=0)
+        half = 0.32
+        diamond = Polygon(
+            [(pooled.lower, 0), (pooled.estimate, half), (pooled.upper, 0), (pooled.estimate, -half)],
+            closed=True, facecolor=ink, edgecolor=ink, zorder=3,
+        )
+        ax.add_patch(diamond)
+        ax.axvline(1.0, color="#555555", linewidth=0.8, zorder=1)
+        ax.axvline(pooled.estimate, color=ink, linewidth=0.6, linestyle=":", zorder=1)
+
+        ax.set_xscale("log")
+        lows = [s.lower for s in result.studies] + [pooled.lower, 1.0]
+        highs = [s.upper for s in result.studies] + [pooled.upper, 1.0]
+        lo, hi = min(lows), max(highs)
+        candidates = _NARROW_TICKS if hi / lo <= 40 else _WIDE_TICKS
+        below = [t for t in candidates if t <= lo]
+        above = [t for t in candidates if t >= hi]
+        t_lo = below[-1] if below else lo
+        t_hi = above[0] if above else hi
+        ticks = [t for t in candidates if t_lo <= t <= t_hi]
+        pad = (math.log(t_hi) - math.log(t_lo)) * 0.03
+        ax.set_xlim(math.exp(math.log(t_lo) - pad), math.exp(math.log(t_hi) + pad))
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xticklabels([_tick_text(t) for t in ticks])
+        ax.set_xlabel(xlabel or f"{result.measure} (log scale)", labelpad=16 if favours else 4)
+
+        ax.set_ylim(-0.8, k + 1.8)
+        ax.set_yticks([*ys, 0])
+        ax.set_yticklabels([s.label for s in result.studies] + [pooled_label])
+        ax.get_yticklabels()[-1].set_fontweight("bold")
+        ax.tick_params(axis="y", length=0)
+        ax.spines["left"].set_visible(False)
+
+        # text columns to the right of the axes
+        level = fmt_number(100 * result.level, 0)
+        col_est, col_w = 0.63, 0.9
+        header_y = k + 1.9
+        columns = blended_transform_factory(fig.transFigure, ax.transData)
+        ax.text(col_est, header_y, f"{result.measure} ({level}% CI)", transform=columns,
+                ha="left", va="center", fontweight="bold", clip_on=False)
+        ax.text(col_w, header_y, "Weight", transform=columns, ha="right", va="center",
+                fontweight="bold", clip_on=False)
+        rows = [(y, s.estimate, s.lower, s.upper, w) for y, s, w in zip(ys, result.studies, weights, strict=True)]
+        rows.append((0, pooled.estimate, pooled.lower, pooled.upper, 100.0))
+        for y, est, lower, upper, w in rows:
+            weight = "100%" if y == 0 else f"{fmt_number(w, 1, st)}%"
+            bold = "bold" if y == 0 else "normal"
+            ax.text(col_est, y, fmt_ratio_ci(est, lower, upper, digits, st), transform=columns,
+                    ha="left", va="center", fontweight=bold, clip_on=False)
+            ax.text(col_w, y, weight, transform=columns, ha="right", va="center",
+                    fontweight=bold, clip_on=False)
+
+        if favours:
+            favour_left, favour_right = favours
+            for text, dx, ha in ((f"← {favour_left}", -4, "right"), (f"{favour_right} →", 4, "left")):
+                ax.annotate(text, xy=(1.0, 0), xycoords=("data", "axes fraction"), xytext=(dx, -15),
+                            textcoords="offset points", ha=ha, va="top", fontsize=7.5, color="#333333")
+        p_text = fmt_p(pooled.p)
+        overall = f"Test for overall effect: z = {fmt_number(pooled.z, 2, st)}, " + (
+            f"P {p_text}" if p_text.startswith("<") else f"P = {p_text}"
+        )
+        line = 0.17 / height
+        fig.text(0.02, 0.02 + 2 * line, f"Pooled by {pooled.method_label}", ha="left", va="bottom", fontsize=8)
+        fig.text(0.02, 0.02 + line, heterogeneity_text(result, st), ha="left", va="bottom", fontsize=8)
+        fig.text(0.02, 0.02, overall, ha="left", va="bottom", fontsize=8)
+        if title:
+            fig.suptitle(title, x=0.02, ha="left", fontweight="bold", fontsize=10)
+    return fig
