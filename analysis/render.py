@@ -87,7 +87,8 @@ def render_docx(qmd: Path, out: Path, shared: Path, env: dict[str, str]) -> None
 def render_pdf(qmd: Path, out: Path, shared: Path, env: dict[str, str]) -> None:
     """PDF through pandoc's typst writer and the typst wheel."""
     typ = qmd.with_suffix(".typ")
-    cmd = [pandoc_path(), qmd.name, *_pandoc_common(shared), "--to", "typst", "--standalone",
+    cmd = [pandoc_path(), qmd.name, "--lua-filter", str(shared / "typst-divs.lua"),
+           *_pandoc_common(shared), "--to", "typst", "--standalone",
            "--template", str(shared / "manuscript.typ"), "--output", typ.name]
     _run(cmd, qmd.parent, env, "pandoc (typst)")
     try:

@@ -10,8 +10,9 @@ see :data:`SIGNIFICANCE_NOTE`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from matplotlib.figure import Figure
 
@@ -80,16 +81,27 @@ def before_after_figure(
     n_arms = len(arms)
     width = 0.8 / n_arms
     with figure_context():
-        fig, axes = new_figure(width_in or 3.2 * len(panels) + 0.4, height_in, ncols=len(panels), squeeze=False)
+        fig, axes = new_figure(
+            width_in or 3.2 * len(panels) + 0.4, height_in, ncols=len(panels), squeeze=False
+        )
         for ax, panel in zip(axes[0], panels, strict=True):
             top = 0.0
             for i, a in enumerate(panel.arms):
                 st = arm_style(i)
                 xs = [t + (i - (n_arms - 1) / 2) * width for t in (0, 1)]
                 means, sds = [a.mean_before, a.mean_after], [a.sd_before, a.sd_after]
-                ax.bar(xs, means, width=width * 0.92, yerr=sds, color=st.color if i == 0 else "white",
-                       edgecolor=st.color, hatch=_HATCHES[i % len(_HATCHES)], linewidth=1.0, label=a.arm,
-                       error_kw={"elinewidth": 0.9, "capsize": 3, "ecolor": "#1a1a1a"})
+                ax.bar(
+                    xs,
+                    means,
+                    width=width * 0.92,
+                    yerr=sds,
+                    color=st.color if i == 0 else "white",
+                    edgecolor=st.color,
+                    hatch=_HATCHES[i % len(_HATCHES)],
+                    linewidth=1.0,
+                    label=a.arm,
+                    error_kw={"elinewidth": 0.9, "capsize": 3, "ecolor": "#1a1a1a"},
+                )
                 mark = significance_mark(a.p_paired)
                 if mark:
                     ax.text(xs[1], a.mean_after + a.sd_after, mark, ha="center", va="bottom", fontsize=10)
@@ -105,3 +117,22 @@ def before_after_figure(
             fig.suptitle(title, x=0.02, ha="left", fontweight="bold")
         fig.subplots_adjust(bottom=0.28, wspace=0.35)
     return fig
+
+
+def score_panels(store: Any, prefix: str, scores: Sequence[Mapping[str, Any]], arms: Sequence[Any]) -> list[ScorePanel]:
+    """Panels built from the values a before/after score table stored (``tbl_scores``), so the
+    figure shows exactly the table's means, SDs and paired P values; nothing is recomputed.
+
+    ``scores`` are the same specs given to ``tbl_scores`` (``label`` and ``key``).
+    """
+    panels = []
+    for spec in scores:
+        key = spec.get("key") or spec["before"].split("_")[0]
+        rows = []
+        for arm in arms:
+            before = store[f"{prefix}.{key}_before.{arm.code}"].raw
+            after = store[f"{prefix}.{key}_after.{arm.code}"].raw
+            p = store[f"{prefix}.{key}_change_{arm.code}.p"].raw
+            rows.append(ArmScores(arm.name, before["mean"], before["sd"], after["mean"], after["sd"], p))
+        panels.append(ScorePanel(spec["label"], tuple(rows)))
+    return panels
