@@ -35,7 +35,7 @@ def _tick_text(x: float) -> str:
 
 
 def heterogeneity_text(result: MetaResult, style: Style | None = None) -> str:
-    """"Heterogeneity: Q = 1.03, df = 1, P = 0.309; I² = 3.3%; τ² = 0.0021" (house formatting)."""
+    """ "Heterogeneity: Q = 1.03, df = 1, P = 0.309; I² = 3.3%; τ² = 0.0021" (house formatting)."""
     het = result.heterogeneity
     p = fmt_p(het.p)
     p_part = f"P {p}" if p.startswith("<") else f"P = {p}"
@@ -84,12 +84,16 @@ def forest_plot(
         max_w = max(weights)
         for y, s, w in zip(ys, result.studies, weights, strict=True):
             ax.plot([s.lower, s.upper], [y, y], color=ink, linewidth=1.0, solid_capstyle="butt")
-            ax.scatter([s.estimate], [y], marker="s", s=18 + 110 * w / max_w, color=ink, zorder=3,
-                       linewidths=0)
+            ax.scatter(
+                [s.estimate], [y], marker="s", s=18 + 110 * w / max_w, color=ink, zorder=3, linewidths=0
+            )
         half = 0.32
         diamond = Polygon(
             [(pooled.lower, 0), (pooled.estimate, half), (pooled.upper, 0), (pooled.estimate, -half)],
-            closed=True, facecolor=ink, edgecolor=ink, zorder=3,
+            closed=True,
+            facecolor=ink,
+            edgecolor=ink,
+            zorder=3,
         )
         ax.add_patch(diamond)
         ax.axvline(1.0, color="#555555", linewidth=0.8, zorder=1)
@@ -125,31 +129,69 @@ def forest_plot(
         col_est, col_w = 0.63, 0.9
         header_y = k + 1.9
         columns = blended_transform_factory(fig.transFigure, ax.transData)
-        ax.text(col_est, header_y, f"{result.measure} ({level}% CI)", transform=columns,
-                ha="left", va="center", fontweight="bold", clip_on=False)
-        ax.text(col_w, header_y, "Weight", transform=columns, ha="right", va="center",
-                fontweight="bold", clip_on=False)
-        rows = [(y, s.estimate, s.lower, s.upper, w) for y, s, w in zip(ys, result.studies, weights, strict=True)]
+        ax.text(
+            col_est,
+            header_y,
+            f"{result.measure} ({level}% CI)",
+            transform=columns,
+            ha="left",
+            va="center",
+            fontweight="bold",
+            clip_on=False,
+        )
+        ax.text(
+            col_w,
+            header_y,
+            "Weight",
+            transform=columns,
+            ha="right",
+            va="center",
+            fontweight="bold",
+            clip_on=False,
+        )
+        rows = [
+            (y, s.estimate, s.lower, s.upper, w) for y, s, w in zip(ys, result.studies, weights, strict=True)
+        ]
         rows.append((0, pooled.estimate, pooled.lower, pooled.upper, 100.0))
         for y, est, lower, upper, w in rows:
             weight = "100%" if y == 0 else f"{fmt_number(w, 1, st)}%"
             bold = "bold" if y == 0 else "normal"
-            ax.text(col_est, y, fmt_ratio_ci(est, lower, upper, digits, st), transform=columns,
-                    ha="left", va="center", fontweight=bold, clip_on=False)
-            ax.text(col_w, y, weight, transform=columns, ha="right", va="center",
-                    fontweight=bold, clip_on=False)
+            ax.text(
+                col_est,
+                y,
+                fmt_ratio_ci(est, lower, upper, digits, st),
+                transform=columns,
+                ha="left",
+                va="center",
+                fontweight=bold,
+                clip_on=False,
+            )
+            ax.text(
+                col_w, y, weight, transform=columns, ha="right", va="center", fontweight=bold, clip_on=False
+            )
 
         if favours:
             favour_left, favour_right = favours
             for text, dx, ha in ((f"← {favour_left}", -4, "right"), (f"{favour_right} →", 4, "left")):
-                ax.annotate(text, xy=(1.0, 0), xycoords=("data", "axes fraction"), xytext=(dx, -15),
-                            textcoords="offset points", ha=ha, va="top", fontsize=7.5, color="#333333")
+                ax.annotate(
+                    text,
+                    xy=(1.0, 0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(dx, -15),
+                    textcoords="offset points",
+                    ha=ha,
+                    va="top",
+                    fontsize=7.5,
+                    color="#333333",
+                )
         p_text = fmt_p(pooled.p)
         overall = f"Test for overall effect: z = {fmt_number(pooled.z, 2, st)}, " + (
             f"P {p_text}" if p_text.startswith("<") else f"P = {p_text}"
         )
         line = 0.17 / height
-        fig.text(0.02, 0.02 + 2 * line, f"Pooled by {pooled.method_label}", ha="left", va="bottom", fontsize=8)
+        fig.text(
+            0.02, 0.02 + 2 * line, f"Pooled by {pooled.method_label}", ha="left", va="bottom", fontsize=8
+        )
         fig.text(0.02, 0.02 + line, heterogeneity_text(result, st), ha="left", va="bottom", fontsize=8)
         fig.text(0.02, 0.02, overall, ha="left", va="bottom", fontsize=8)
         if title:

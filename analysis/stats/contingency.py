@@ -127,12 +127,15 @@ class CategoricalTest:
 
 # -- input checking ------------------------------------------------------------------------
 
+
 def _as_table(counts: CountsLike) -> tuple[np.ndarray, str | None]:
     """Validate a count table; drop all-zero rows and columns. Returns (table, note)."""
     try:
         arr = np.asarray(counts, dtype=float)
     except (TypeError, ValueError):
-        raise StatisticsError(f"Invalid count table {counts!r}: must be a 2-D table of whole numbers") from None
+        raise StatisticsError(
+            f"Invalid count table {counts!r}: must be a 2-D table of whole numbers"
+        ) from None
     if arr.ndim != 2:
         raise StatisticsError(f"Invalid count table: got {arr.ndim} dimension(s), expected a 2-D table")
     if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.round(arr)):
@@ -159,6 +162,7 @@ def _tuple2(a: np.ndarray, kind: type) -> tuple[tuple, ...]:
 
 
 # -- chi-square ----------------------------------------------------------------------------
+
 
 def _chisq(counts: CountsLike, correct: bool) -> ChiSquare:
     table, note = _as_table(counts)
@@ -204,6 +208,7 @@ def yates_chisq(counts: CountsLike) -> ChiSquare:
 
 # -- Fisher's exact test (r x c) ------------------------------------------------------------
 
+
 @lru_cache(maxsize=65536)
 def _compositions(total: int, caps: tuple[int, ...]) -> np.ndarray:
     """All vectors of len(caps) whole numbers summing to ``total`` with x_i <= caps_i."""
@@ -242,14 +247,15 @@ def _block(col_totals: Sequence[int], row_totals: np.ndarray) -> dict[tuple[int,
             if not len(comps):
                 continue
             terms = -gammaln(comps + 1.0).sum(axis=1)
-            group = values[bounds[i]:bounds[i + 1]]
+            group = values[bounds[i] : bounds[i + 1]]
             new_values.append(np.add.outer(group, terms).ravel())
             new_codes.append(np.tile(code + comps @ radix, len(group)))
             size += len(group) * len(comps)
             if size > _MAX_PARTIAL_TABLES:
                 raise StatisticsError(
-                    f"Fisher's exact test on a table with column totals {[int(c) for c in col_totals]} and row "
-                    f"totals {row_totals.tolist()} needs more than {_MAX_PARTIAL_TABLES} partial tables; "
+                    f"Fisher's exact test on a table with column totals {[int(c) for c in col_totals]} "
+                    f"and row totals {row_totals.tolist()} needs more than {_MAX_PARTIAL_TABLES} "
+                    "partial tables; "
                     "use the chi-square test or a Monte Carlo P for a table this large"
                 )
         codes, values = np.concatenate(new_codes), np.concatenate(new_values)
@@ -260,7 +266,7 @@ def _block(col_totals: Sequence[int], row_totals: np.ndarray) -> dict[tuple[int,
     out = {}
     for i, code in enumerate(uniq.tolist()):
         used = (code // radix) % (row_totals + 1)
-        out[tuple(int(u) for u in used)] = values[bounds[i]:bounds[i + 1]]
+        out[tuple(int(u) for u in used)] = values[bounds[i] : bounds[i + 1]]
     return out
 
 
@@ -301,11 +307,13 @@ def fisher_exact(counts: CountsLike) -> float:
 
 # -- the project rule -------------------------------------------------------------------------
 
+
 def compare_counts(counts: CountsLike, rule: CategoricalRule | None = None) -> CategoricalTest:
     """Compare groups on a categorical variable: Pearson chi-square or Fisher's exact test.
 
     Fisher is chosen when any expected count is below ``rule.fisher_below`` (or when
-    ``rule.force == "fisher"``). Both P values are always computed and kept for audit.
+    ``rule.force == "fisher"``). Both P values are kept for audit (``fisher_p`` is None only
+    when Pearson was chosen and the table is too large to enumerate).
     Raises :class:`StatisticsError` when fewer than two levels remain in either direction.
     """
     rule = rule or CategoricalRule()
@@ -331,4 +339,6 @@ def compare_counts(counts: CountsLike, rule: CategoricalRule | None = None) -> C
     if use_fisher:
         assert fisher_p is not None
         return CategoricalTest("fisher", "Fisher's exact test", None, None, fisher_p, **common)
-    return CategoricalTest("pearson", "Pearson chi-square", pearson.statistic, pearson.df, pearson.p, **common)
+    return CategoricalTest(
+        "pearson", "Pearson chi-square", pearson.statistic, pearson.df, pearson.p, **common
+    )

@@ -49,7 +49,9 @@ def mean_sd(x: Iterable[Any]) -> MeanSD:
         try:
             fv = float(v)
         except (TypeError, ValueError):
-            raise StatisticsError(f"Invalid value {v!r} in a numeric variable; expected a number or missing") from None
+            raise StatisticsError(
+                f"Invalid value {v!r} in a numeric variable; expected a number or missing"
+            ) from None
         if np.isinf(fv):
             raise StatisticsError(f"Invalid value {v!r} in a numeric variable; expected a finite number")
         present.append(fv)
@@ -81,7 +83,8 @@ class LevelCounts:
 def _unknown_error(name: str, values: Iterable[Any], levels: Sequence[Any]) -> StatisticsError:
     unknown = sorted({repr(v) for v in values})
     return StatisticsError(
-        f"`{name}` has value(s) {', '.join(unknown[:5])} that are not among its declared levels {list(levels)}"
+        f"`{name}` has value(s) {', '.join(unknown[:5])} that are not among its declared levels "
+        f"{list(levels)}"
     )
 
 

@@ -135,7 +135,9 @@ class ModelChoice:
 
     def __post_init__(self) -> None:
         if self.force not in (None, "fixed", "random"):
-            raise StatisticsError(f"Invalid `force` value: {self.force!r}. Must be one of: None, 'fixed', 'random'")
+            raise StatisticsError(
+                f"Invalid `force` value: {self.force!r}. Must be one of: None, 'fixed', 'random'"
+            )
         if not 0 <= self.q_p_above <= 1:
             raise StatisticsError(f"Invalid `q_p_above` value: {self.q_p_above!r}. Must be between 0 and 1")
         if not 0 <= self.i2_below <= 100:
@@ -156,7 +158,8 @@ class ModelChoice:
         stats_text = f"Q test {_p_text(het.p)}, I² = {fmt_number(het.i2_pct, 1)}%"
         if self.force:
             model: Literal["fixed", "random"] = self.force
-            reason = f"{model} effect{'s' if model == 'random' else ''} model set by the analysis plan ({stats_text})"
+            plural = "s" if model == "random" else ""
+            reason = f"{model} effect{plural} model set by the analysis plan ({stats_text})"
         elif het.p > self.q_p_above and het.i2_pct < self.i2_below:
             model = "fixed"
             reason = (
@@ -173,6 +176,7 @@ class ModelChoice:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
 
 def _z(level: float) -> float:
     if not 0 < level < 1:
@@ -207,7 +211,14 @@ def _pool(y: np.ndarray, w: np.ndarray, model: Literal["fixed", "random"], label
     se = float(1 / math.sqrt(np.sum(w)))
     zval = mu / se
     return Pooled(
-        model, label, math.exp(mu), math.exp(mu - z * se), math.exp(mu + z * se), mu, se, zval,
+        model,
+        label,
+        math.exp(mu),
+        math.exp(mu - z * se),
+        math.exp(mu + z * se),
+        mu,
+        se,
+        zval,
         float(2 * stats.norm.sf(abs(zval))),
     )
 
@@ -236,11 +247,14 @@ def _check_yi_sei(yi: Sequence[float], sei: Sequence[float]) -> tuple[np.ndarray
     if len(y) < 2:
         raise StatisticsError(f"A meta-analysis needs at least 2 studies; got {len(y)}")
     if not np.all(np.isfinite(y)) or not np.all(np.isfinite(s)) or np.any(s <= 0):
-        raise StatisticsError(f"Invalid study estimates: yi must be finite and sei finite and > 0; got {s.tolist()}")
+        raise StatisticsError(
+            f"Invalid study estimates: yi must be finite and sei finite and > 0; got {s.tolist()}"
+        )
     return y, s
 
 
 # -- public API ----------------------------------------------------------------------------
+
 
 def generic_inverse_variance(
     yi: Sequence[float],
@@ -266,8 +280,16 @@ def generic_inverse_variance(
     df = len(y) - 1
     het = Heterogeneity(q, df, float(stats.chi2.sf(q, df)), _i2(q, df), tau2, q)
     studies = tuple(
-        StudyEstimate(names[i], math.exp(y[i]), math.exp(y[i] - z * s[i]), math.exp(y[i] + z * s[i]),
-                      float(y[i]), float(s[i]), float(100 * w[i] / w.sum()), float(100 * w_r[i] / w_r.sum()))
+        StudyEstimate(
+            names[i],
+            math.exp(y[i]),
+            math.exp(y[i] - z * s[i]),
+            math.exp(y[i] + z * s[i]),
+            float(y[i]),
+            float(s[i]),
+            float(100 * w[i] / w.sum()),
+            float(100 * w_r[i] / w_r.sum()),
+        )
         for i in range(len(y))
     )
     return MetaResult(measure, "inverse-variance", studies, fixed, random, het, level)
@@ -290,10 +312,12 @@ def generic_from_ci(
     est = np.asarray(estimates, dtype=float)
     if np.any(~np.isfinite(est)) or np.any(est <= 0):
         raise StatisticsError(f"Invalid ratio estimates {list(estimates)}: must be finite and > 0")
-    res = generic_inverse_variance(np.log(est), se_from_ci(lowers, uppers, level), labels, measure=measure,
-                                   level=level)
+    res = generic_inverse_variance(
+        np.log(est), se_from_ci(lowers, uppers, level), labels, measure=measure, level=level
+    )
     studies = tuple(
-        replace(st, lower=float(lo), upper=float(hi)) for st, lo, hi in zip(res.studies, lowers, uppers, strict=True)
+        replace(st, lower=float(lo), upper=float(hi))
+        for st, lo, hi in zip(res.studies, lowers, uppers, strict=True)
     )
     return replace(res, studies=studies)
 
@@ -346,8 +370,17 @@ def mantel_haenszel_or(
     mu = math.log(sum_r / sum_s)
     se = math.sqrt(var)
     zval = mu / se
-    fixed = Pooled("fixed", "Mantel-Haenszel fixed effect", math.exp(mu), math.exp(mu - z * se),
-                   math.exp(mu + z * se), mu, se, zval, float(2 * stats.norm.sf(abs(zval))))
+    fixed = Pooled(
+        "fixed",
+        "Mantel-Haenszel fixed effect",
+        math.exp(mu),
+        math.exp(mu - z * se),
+        math.exp(mu + z * se),
+        mu,
+        se,
+        zval,
+        float(2 * stats.norm.sf(abs(zval))),
+    )
     # per-study log OR with 0.5 added to every cell of a study with a zero cell
     zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
     inc = np.where(zero, 0.5, 0.0)
@@ -363,8 +396,16 @@ def mantel_haenszel_or(
     het = Heterogeneity(q, df, float(stats.chi2.sf(q, df)), _i2(q, df), tau2, q_iv)
     sv = np.sqrt(v)
     studies = tuple(
-        StudyEstimate(names[i], math.exp(y[i]), math.exp(y[i] - z * sv[i]), math.exp(y[i] + z * sv[i]),
-                      float(y[i]), float(sv[i]), float(100 * s[i] / sum_s), float(100 * w_r[i] / w_r.sum()))
+        StudyEstimate(
+            names[i],
+            math.exp(y[i]),
+            math.exp(y[i] - z * sv[i]),
+            math.exp(y[i] + z * sv[i]),
+            float(y[i]),
+            float(sv[i]),
+            float(100 * s[i] / sum_s),
+            float(100 * w_r[i] / w_r.sum()),
+        )
         for i in range(len(y))
     )
     return MetaResult("OR", "mantel-haenszel", studies, fixed, random, het, level)

@@ -56,7 +56,9 @@ def _values(x: Iterable[float] | np.ndarray, name: str) -> np.ndarray:
     except (TypeError, ValueError):
         raise StatisticsError(f"Invalid `{name}`: values must be numbers (missing as NaN or None)") from None
     if arr.ndim != 1:
-        raise StatisticsError(f"Invalid `{name}`: expected a 1-D sequence of numbers, got {arr.ndim} dimensions")
+        raise StatisticsError(
+            f"Invalid `{name}`: expected a 1-D sequence of numbers, got {arr.ndim} dimensions"
+        )
     if np.any(np.isinf(arr)):
         raise StatisticsError(f"Invalid `{name}`: contains infinite values")
     return arr
@@ -145,7 +147,8 @@ def paired_t(before: Iterable[float], after: Iterable[float], *, dropna: bool = 
     a = _values(after, "after")
     if len(a) != len(b):
         raise StatisticsError(
-            f"Paired t-test needs one `after` value per `before` value; got {len(b)} before and {len(a)} after"
+            f"Paired t-test needs one `after` value per `before` value; "
+            f"got {len(b)} before and {len(a)} after"
         )
     incomplete = np.isnan(a) | np.isnan(b)
     missing = int(incomplete.sum())
@@ -186,5 +189,7 @@ def t_from_summary(
     for name, n in (("n1", n1), ("n2", n2)):
         if int(n) != n or n < 2:
             raise StatisticsError(f"Invalid `{name}` value: {n!r}. Must be a whole number >= 2")
-    t, df, p = _from_moments(float(mean1), float(sd1) ** 2, int(n1), float(mean2), float(sd2) ** 2, int(n2), method)
+    t, df, p = _from_moments(
+        float(mean1), float(sd1) ** 2, int(n1), float(mean2), float(sd2) ** 2, int(n2), method
+    )
     return TTest(t, df, p, float(mean1) - float(mean2), method, _LABELS[method], int(n1), int(n2), 0)
