@@ -28,6 +28,7 @@ __all__ = [
     "fmt_n_pct",
     "fmt_number",
     "fmt_p",
+    "fmt_p_phrase",
     "fmt_pct",
     "fmt_ratio_ci",
     "format_part",
@@ -134,6 +135,12 @@ def fmt_p(p: float, digits: int = 3) -> str:
     if Decimal(repr(pf)) < threshold:
         return f"<{threshold:f}"
     return f"{rounded:f}"
+
+
+def fmt_p_phrase(p: float, digits: int = 3, symbol: str = "P") -> str:
+    """A P value as a phrase: "P = 0.032", or "P < 0.001" below the smallest printable value."""
+    text = fmt_p(p, digits)
+    return f"{symbol} < {text[1:]}" if text.startswith("<") else f"{symbol} = {text}"
 
 
 def fmt_pct(proportion: float, digits: int = 1, sign: bool = False) -> str:

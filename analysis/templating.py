@@ -21,7 +21,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from analysis.errors import TemplateError
-from analysis.formatting import PARTS, Style, fmt_month_year, format_part, format_value
+from analysis.formatting import PARTS, Style, fmt_month_year, fmt_p_phrase, format_part, format_value
 from analysis.results import ResultsStore, Value
 
 __all__ = ["Bound", "Namespace", "make_environment", "render_manuscript"]
@@ -58,6 +58,10 @@ class Bound:
     @property
     def kind(self) -> str:
         return self._value.kind
+
+    @property
+    def digits(self) -> int | None:
+        return self._value.digits
 
     @property
     def text(self) -> str:
@@ -234,9 +238,8 @@ class Helpers:
 
     def pval(self, value: Bound) -> str:
         """"*P* = 0.032" or "*P* < 0.001", bound to the P value's key."""
-        text = value.text
-        rel = f"< {text[1:]}" if text.startswith("<") else f"= {text}"
-        return f'[*P* {md_escape(rel)}]{{.val title="{value.key}"}}'
+        phrase = fmt_p_phrase(value.raw, self.style.p_digits if value.digits is None else value.digits, "")
+        return f'[*P* {md_escape(phrase.strip())}]{{.val title="{value.key}"}}'
 
     def significant(self, value: Bound) -> bool:
         """Whether a P value is below the study's alpha (a Jinja test: ``x is significant``)."""

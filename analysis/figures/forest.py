@@ -18,7 +18,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from analysis.errors import StatisticsError
 from analysis.figures.style import arm_style, figure_context, new_figure
-from analysis.formatting import Style, fmt_number, fmt_p, fmt_ratio_ci
+from analysis.formatting import Style, fmt_number, fmt_p_phrase, fmt_ratio_ci
 from analysis.stats.meta import MetaResult, ModelDecision
 
 __all__ = ["forest_plot", "heterogeneity_text"]
@@ -37,8 +37,7 @@ def _tick_text(x: float) -> str:
 def heterogeneity_text(result: MetaResult, style: Style | None = None) -> str:
     """ "Heterogeneity: Q = 1.03, df = 1, P = 0.309; I² = 3.3%; τ² = 0.0021" (house formatting)."""
     het = result.heterogeneity
-    p = fmt_p(het.p)
-    p_part = f"P {p}" if p.startswith("<") else f"P = {p}"
+    p_part = fmt_p_phrase(het.p)
     return (
         f"Heterogeneity: Q = {fmt_number(het.q, 2, style)}, df = {het.df}, {p_part}; "
         f"I² = {fmt_number(het.i2_pct, 1, style)}%; τ² = {fmt_number(het.tau2, 4, style)}"
@@ -184,10 +183,7 @@ def forest_plot(
                     fontsize=7.5,
                     color="#333333",
                 )
-        p_text = fmt_p(pooled.p)
-        overall = f"Test for overall effect: z = {fmt_number(pooled.z, 2, st)}, " + (
-            f"P {p_text}" if p_text.startswith("<") else f"P = {p_text}"
-        )
+        overall = f"Test for overall effect: z = {fmt_number(pooled.z, 2, st)}, {fmt_p_phrase(pooled.p)}"
         line = 0.17 / height
         fig.text(
             0.02, 0.02 + 2 * line, f"Pooled by {pooled.method_label}", ha="left", va="bottom", fontsize=8

@@ -32,7 +32,7 @@ from matplotlib.transforms import Bbox
 
 from analysis.errors import StatisticsError
 from analysis.figures.style import arm_style, figure_context, new_figure
-from analysis.formatting import Style, fmt_int, fmt_median_ci, fmt_number, fmt_p, fmt_ratio_ci
+from analysis.formatting import Style, fmt_int, fmt_median_ci, fmt_number, fmt_p_phrase, fmt_ratio_ci
 from analysis.stats.survival import KMFit, MedianCI, median_survival
 
 __all__ = [
@@ -164,8 +164,7 @@ def _tick_text(x: float, style: Style) -> str:
 
 
 def _p_text(p: float) -> str:
-    text = fmt_p(p)
-    return f"P {text}" if text.startswith("<") else f"P = {text}"
+    return fmt_p_phrase(p)
 
 
 def annotation_lines(panel: KMPanel) -> list[str]:

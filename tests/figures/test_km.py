@@ -29,7 +29,7 @@ from analysis.figures.km import (
     nice_ticks,
 )
 from analysis.figures.style import figure_context
-from analysis.formatting import fmt_median_ci, fmt_p, fmt_ratio_ci
+from analysis.formatting import fmt_median_ci, fmt_p_phrase, fmt_ratio_ci
 from analysis.stats.survival import cox_ph, km_by_group, logrank, numbers_at_risk
 
 REF_DIR = Path(__file__).resolve().parents[1] / "reference"
@@ -122,8 +122,8 @@ def test_legend_labels_and_annotation_text_from_r_values() -> None:
     assert medians == ["23.0 (16.0–NR)", "8.0 (4.0–12.0)"]
     notes = [t.get_text() for t in _texts(fig, "km-annotation")]
     assert notes == [f"HR (95% CI), placebo vs 6-MP: {fmt_ratio_ci(ref['cox_hr'], *ref['cox_hr_ci'])}",
-                     f"Log-rank P {fmt_p(ref['logrank_p'])}"]
-    assert notes == ["HR (95% CI), placebo vs 6-MP: 4.82 (2.15–10.81)", "Log-rank P <0.001"]
+                     f"Log-rank {fmt_p_phrase(ref['logrank_p'])}"]
+    assert notes == ["HR (95% CI), placebo vs 6-MP: 4.82 (2.15–10.81)", "Log-rank P < 0.001"]
 
 
 def test_annotation_p_with_equals_sign_and_no_medians() -> None:
