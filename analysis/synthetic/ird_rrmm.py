@@ -281,7 +281,7 @@ def logrank_p(t1: Sequence[float], e1: Sequence[int], t2: Sequence[float], e2: S
     g1 = np.r_[np.ones(len(t1), int), np.zeros(len(t2), int)]
     order = np.argsort(t, kind="stable")
     t, e, g1 = t[order], e[order], g1[order]
-    uniq, first = np.unique(t, return_index=True)
+    _, first = np.unique(t, return_index=True)
     n = (len(t) - first).astype(float)
     n1 = np.cumsum(g1[::-1])[::-1][first].astype(float)
     d = np.add.reduceat(e, first).astype(float)
@@ -409,7 +409,8 @@ def _try_transplant(draws: dict[str, _Draws]) -> _TxResult | None:
     efs["light_chain"] = best[1]
     for g in TX_N:
         try:
-            ok = _rounds_to(km_median(*os_[g]), OS_MEDIAN[g]) and _rounds_to(km_median(*efs[g]), EFS_MEDIAN[g])
+            ok = _rounds_to(km_median(*os_[g]), OS_MEDIAN[g])
+            ok = ok and _rounds_to(km_median(*efs[g]), EFS_MEDIAN[g])
         except ValueError:
             ok = False
         if not ok:
