@@ -28,13 +28,18 @@ def _row_label(store: ResultsStore, key: str) -> str | None:
 
 
 def fisher_rows(store: ResultsStore, prefixes: Sequence[str]) -> list[str]:
-    """Row labels (lower-cased, for prose) of tests under ``prefixes`` that used Fisher's test."""
-    out = []
+    """Row labels (for prose) of tests under ``prefixes`` that used Fisher's exact test, in
+    order; a label tested in several tables appears once, with the number of tables."""
+    labels: list[str] = []
     for key in store:
         if key.endswith(".test") and key.split(".")[0] in prefixes and "Fisher" in str(store[key].raw):
             label = _row_label(store, key[: -len(".test")] + ".p")
             if label:
-                out.append(label[0].lower() + label[1:] if not label[:2].isupper() else label)
+                labels.append(label if label[:2].isupper() else label[0].lower() + label[1:])
+    out = []
+    for label in dict.fromkeys(labels):
+        times = labels.count(label)
+        out.append(label if times == 1 else f"{label} (in {times} comparisons)")
     return out
 
 

@@ -1,0 +1,193 @@
+"""Ixazomib, lenalidomide and dexamethasone in relapsed/refractory myeloma: a case series with
+subgroup comparisons, a meta-analysis of the daratumumab triplet trials, and a transplant cohort.
+
+All statistics come from the engine; this script only says what to compute.
+"""
+
+from __future__ import annotations
+
+from analysis.figures.forest import forest_plot
+from analysis.figures.km import km_panels
+from analysis.methods import add_methods_values, count_significant
+from analysis.results import ResultsStore
+from analysis.stats.contingency import CategoricalRule, compare_counts
+from analysis.stats.meta import ModelChoice, generic_from_ci, mantel_haenszel_or
+from analysis.stats.survival import logrank
+from analysis.study import Arm, Study
+from analysis.tables.baseline import tbl_baseline
+from analysis.tables.comparison import tbl_comparison
+from analysis.tables.meta import MetaOutcome, tbl_meta
+from analysis.tables.survival import tbl_survival
+
+RESPONSE_ROWS = (("CR", "Complete response"), ("VGPR", "Very good partial response"),
+                 ("PR", "Partial response"), ("MR", "Minimal response"))
+SUBGROUP_TABLES = (  # group in study.yaml, table id, caption
+    ("disease_status", "tbl-status", "Response in relapsed and in refractory disease"),
+    ("thalidomide", "tbl-thalidomide", "Response by previous thalidomide"),
+    ("lenalidomide", "tbl-lenalidomide", "Response by previous lenalidomide"),
+    ("ixazomib", "tbl-ixazomib", "Response by previous ixazomib"),
+)
+BINARY_OUTCOMES = (("orr", "Overall response", "OR"), ("vgpr_or_better", "Very good partial response or better", "OR"),
+                   ("mrd_negative", "Negative minimal residual disease", "OR"))
+RATIO_OUTCOMES = (("pfs", "Progression-free survival", "HR"), ("os", "Overall survival", "HR"))
+
+
+def _arms(group: dict) -> list[Arm]:
+    return [Arm(str(lv["code"]), lv["label"], lv.get("short")) for lv in group["levels"]]
+
+
+def analyse(study: Study) -> ResultsStore:
+    """Every table, figure and value of the manuscript."""
+    store = ResultsStore(study.id, study.style)
+    groups = study.config["groups"]
+    stats = study.statistics
+    rule = CategoricalRule(**stats.get("categorical_rule", {}))
+    _case_series(study, store, groups, rule)
+    _meta_analysis(study, store, stats)
+    _transplant(study, store, groups)
+    add_methods_values(store, study, rule, "student", "log",
+                       tables=("characteristics", *(g for g, _, _ in SUBGROUP_TABLES)))
+    return store
+
+
+def _case_series(study: Study, store: ResultsStore, groups: dict, rule: CategoricalRule) -> None:
+    series = study.frames["case_series"].copy()
+    file = study.files["case_series"]
+    orr_codes = tuple(study.statistics["response"]["orr_categories"])
+    cut = study.statistics["age_cut"]
+    series["age_group"] = ["le58" if a <= cut else "gt58" for a in series["age"]]
+    series["responder"] = ["yes" if r in orr_codes else "no" for r in series["best_response"]]
+    src = {"inputs": [file]}
+
+    n = len(series)
+    store.add("series.n", n, "int", test="count", **src)
+    store.add("series.age_cut", cut, "int", note="study.yaml: age cut point")
+    store.add("series.age_median", float(series["age"].median()), "num", digits=1, test="median", **src)
+    store.add("series.age_min", float(series["age"].min()), "num", digits=1, test="minimum", **src)
+    store.add("series.age_max", float(series["age"].max()), "num", digits=1, test="maximum", **src)
+    for name in ("disease_status", "sex", "chain"):
+        column = groups[name]["column"]
+        for level in groups[name]["levels"]:
+            count = int((series[column].astype(str) == str(level["code"])).sum())
+            store.add(f"series.{name}.{level['code']}", {"n": count, "N": n}, "n_pct", test="count", **src)
+    for drug in ("thalidomide", "lenalidomide", "ixazomib"):
+        count = int((series[groups[drug]["column"]] == 1).sum())
+        store.add(f"series.exposed.{drug}", {"n": count, "N": n}, "n_pct", test="count", **src)
+    for code, _ in (*RESPONSE_ROWS, ("SD", ""), ("PD", "")):
+        count = int((series["best_response"] == code).sum())
+        store.add(f"series.response.{code.lower()}", {"n": count, "N": n}, "n_pct", test="count", **src)
+    store.add("series.orr", {"n": int((series["responder"] == "yes").sum()), "N": n}, "n_pct",
+              test="overall response, " + " + ".join(orr_codes), **src)
+    for i, code in enumerate(orr_codes):
+        store.add(f"series.orr_codes.{i}", code, "text", note="study.yaml: ORR definition")
+
+    response_arms = [Arm("yes", "Responders", "responders"), Arm("no", "Non-responders", "non-responders")]
+    store.add_table(tbl_baseline(
+        series, "responder", response_arms, store, "characteristics", "tbl-characteristics",
+        "Characteristics of responders and non-responders",
+        [{"column": "age", "label": "Age, years", "type": "continuous"},
+         {"column": "age_group", "label": "Age group", "key": "age_group",
+          "levels": [[lv["code"], lv["label"]] for lv in groups["age"]["levels"]]},
+         {"column": "sex", "label": "Sex", "levels": [[lv["code"], lv["label"]] for lv in groups["sex"]["levels"]]},
+         {"column": "chain_type", "label": "Chain type", "key": "chain",
+          "levels": [[lv["code"], lv["label"]] for lv in groups["chain"]["levels"]]},
+         {"column": "disease_status", "label": "Disease status",
+          "levels": [[lv["code"], lv["label"]] for lv in groups["disease_status"]["levels"]]},
+         {"column": "renal_insufficiency", "label": "Renal insufficiency", "key": "renal",
+          "levels": [["1", "Yes"], ["0", "No"]]},
+         {"column": "diabetes", "label": "Diabetes", "levels": [["1", "Yes"], ["0", "No"]]}],
+        rule=rule, inputs=[file],
+    ))
+    outcomes = [{"label": label, "codes": [code]} for code, label in RESPONSE_ROWS]
+    outcomes.append({"label": "Overall response (" + ", ".join(orr_codes) + ")", "codes": list(orr_codes),
+                     "key": "orr"})
+    for group, table_id, caption in SUBGROUP_TABLES:
+        store.add_table(tbl_comparison(
+            series, groups[group]["column"], _arms(groups[group]), store, group, table_id, caption,
+            outcome_column="best_response", outcomes=outcomes, test=["orr"], rule=rule, inputs=[file],
+        ))
+    # Renal function and diabetes: only the ORR comparison is reported, in the text
+    for group in ("renal", "diabetes"):
+        column = groups[group]["column"]
+        arms = _arms(groups[group])
+        counts = [[int(((series[column].astype(str) == a.code) & (series["responder"] == r)).sum())
+                   for r in ("yes", "no")] for a in arms]
+        test = compare_counts(counts, rule)
+        for a, (yes, no) in zip(arms, counts, strict=True):
+            store.add(f"{group}.orr.{a.code}", {"n": yes, "N": yes + no}, "n_pct", test="count", **src)
+        store.add(f"{group}.orr.p", test.p, "p", test=test.method_label, **src)
+        store.add(f"{group}.orr.test", test.method_label, "text", test=test.method_label, **src)
+    store.add("characteristics.significant_count", count_significant(store, "characteristics", study), "int",
+              test="count of tests with P below alpha")
+
+
+def _meta_analysis(study: Study, store: ResultsStore, stats: dict) -> None:
+    binary = study.frames["meta_binary"]
+    ratios = study.frames["meta_ratios"]
+    bfile, rfile = study.files["meta_binary"], study.files["meta_ratios"]
+    rule = ModelChoice(**stats["meta"]["model_rule"])
+    outcomes = []
+    for key, label, measure in BINARY_OUTCOMES:
+        rows = binary[binary["outcome"] == key]
+        tables = [(int(r.events_treat), int(r.n_treat), int(r.events_control), int(r.n_control))
+                  for r in rows.itertuples()]
+        outcomes.append(MetaOutcome(key, label, measure, mantel_haenszel_or(tables, list(rows["study"]))))
+    for key, label, measure in RATIO_OUTCOMES:
+        rows = ratios[ratios["outcome"] == key]
+        result = generic_from_ci(list(rows["hr"]), list(rows["lower"]), list(rows["upper"]), list(rows["study"]),
+                                 measure="ratio")
+        outcomes.append(MetaOutcome(key, label, measure, result))
+    table, decisions = tbl_meta(outcomes, store, "meta", "tbl-meta",
+                                "Pooled efficacy of daratumumab-based triplets against doublets (CASTOR and POLLUX)",
+                                rule, inputs=[bfile, rfile])
+    store.add_table(table)
+    store.add("meta.rule", rule.describe(), "text", note="study.yaml: model-choice rule")
+    store.add("meta.n_patients", int(binary[binary["outcome"] == "orr"][["n_treat", "n_control"]].to_numpy().sum()),
+              "int", test="sum of randomised patients", inputs=[bfile])
+    for out in outcomes:
+        fig = forest_plot(out.result, title=out.label, xlabel=f"{out.measure} (log scale)",
+                          model=decisions[out.key], favours=("Favours doublet", "Favours triplet")
+                          if out.measure == "OR" else ("Favours triplet", "Favours doublet"), style=study.style)
+        store.add_figure(f"fig-forest-{out.key.replace('_', '-')}", fig,
+                         f"{out.label}: {out.measure} of the daratumumab triplet against its doublet in each trial "
+                         "and pooled, with study weights and the heterogeneity statistics.",
+                         alt=f"Forest plot of {out.label.lower()}", width="90%")
+
+
+def _transplant(study: Study, store: ResultsStore, groups: dict) -> None:
+    cohort = study.frames["transplant"]
+    file = study.files["transplant"]
+    arms = _arms(groups["transplant_chain"])
+    summaries = {}
+    for endpoint, label in (("os", "Overall survival"), ("efs", "Event-free survival")):
+        summaries[endpoint] = tbl_survival(
+            cohort, time=f"{endpoint}_years", event=f"{endpoint}_event", arm_column="chain_type", arms=arms,
+            store=store, prefix=f"tx_{endpoint}", table_id=f"tbl-tx-{endpoint}",
+            caption=f"{label} after autologous transplantation by myeloma type", reference="IgG",
+            landmarks=[("y3", 3.0, "3-year")], time_unit="years", inputs=[file], digits=1,
+        )
+        # the comparison the report makes: light chain against IgG, all patients and those in CR
+        for subset, mask in (("all", cohort["chain_type"].isin(["light_chain", "IgG"])),
+                             ("cr", cohort["chain_type"].isin(["light_chain", "IgG"]) & (cohort["achieved_cr"] == 1))):
+            sub = cohort[mask]
+            test = logrank(sub[f"{endpoint}_years"], sub[f"{endpoint}_event"], sub["chain_type"],
+                           levels=["light_chain", "IgG"])
+            store.add(f"tx_{endpoint}.lc_vs_igg.{subset}.p", test.p, "p", test="log-rank test, light chain vs IgG",
+                      inputs=[file])
+            store.add(f"tx_{endpoint}.lc_vs_igg.{subset}.n", len(sub), "int", test="count", inputs=[file])
+    for arm in arms:
+        store.add(f"tx.n.{arm.code}", int((cohort["chain_type"] == arm.code).sum()), "int", test="count",
+                  inputs=[file])
+    store.add("tx.n_total", len(cohort), "int", test="count", inputs=[file])
+    store.add("tx.n_cr", int(cohort["achieved_cr"].sum()), "int", test="count", inputs=[file])
+    store.add_table(summaries["os"].table)
+    store.add_table(summaries["efs"].table)
+    store.add_figure(
+        "fig-transplant",
+        km_panels([summaries["os"].km_panel("Overall survival", xlabel="Years", style=study.style),
+                   summaries["efs"].km_panel("Event-free survival", xlabel="Years", style=study.style)]),
+        "Kaplan-Meier estimates of overall survival (A) and event-free survival (B) after autologous "
+        "transplantation in light-chain, IgG and IgA myeloma, with the numbers at risk.",
+        alt="Two Kaplan-Meier plots by myeloma type",
+    )
+
