@@ -42,10 +42,13 @@ class Bound:
     the plain formatted text, ``.key`` the dotted key.
     """
 
-    def __init__(self, value: Value, style: Style, text: str | None = None) -> None:
+    _NO_RAW = object()
+
+    def __init__(self, value: Value, style: Style, text: str | None = None, raw: Any = _NO_RAW) -> None:
         self._value = value
         self._style = style
         self._text = text
+        self._raw = raw
 
     @property
     def key(self) -> str:
@@ -53,7 +56,7 @@ class Bound:
 
     @property
     def raw(self) -> Any:
-        return self._value.raw
+        return self._value.raw if self._raw is Bound._NO_RAW else self._raw
 
     @property
     def kind(self) -> str:
@@ -73,11 +76,12 @@ class Bound:
         if name.startswith("_") or name not in PARTS.get(self._value.kind, ()):
             raise AttributeError(name)
         return Bound(self._value, self._style,
-                     format_part(self._value.raw, self._value.kind, name, self._value.digits, self._style))
+                     format_part(self._value.raw, self._value.kind, name, self._value.digits, self._style),
+                     raw=_part_raw(self._value.raw, name))
 
     def with_text(self, text: str) -> Bound:
         """The same value (and key) printed differently, e.g. with other decimals."""
-        return Bound(self._value, self._style, text)
+        return Bound(self._value, self._style, text, self._raw)
 
     def span(self, text: str | None = None) -> str:
         return f'[{md_escape(self.text if text is None else text)}]{{.val title="{self.key}"}}'
@@ -90,6 +94,13 @@ class Bound:
 
     def __repr__(self) -> str:
         return f"Bound({self.key}={self.raw!r})"
+
+
+def _part_raw(raw: dict[str, Any], part: str) -> Any:
+    """The raw number of a part; "pct" of an n (%) is the proportion n/N."""
+    if part == "pct":
+        return raw["n"] / raw["N"] if raw["N"] else None
+    return raw[part]
 
 
 class Namespace:

@@ -32,8 +32,16 @@ BINARY_OUTCOMES = (("orr", "Overall response", "OR"), ("vgpr_or_better", "Very g
 RATIO_OUTCOMES = (("pfs", "Progression-free survival", "HR"), ("os", "Overall survival", "HR"))
 
 
+_YES_NO = {"1": "yes", "0": "no"}
+
+
+def _code(code: object) -> str:
+    """Group codes as key segments: the 0/1 of yes/no columns read as "yes"/"no"."""
+    return _YES_NO.get(str(code), str(code))
+
+
 def _arms(group: dict) -> list[Arm]:
-    return [Arm(str(lv["code"]), lv["label"], lv.get("short")) for lv in group["levels"]]
+    return [Arm(_code(lv["code"]), lv["label"], lv.get("short")) for lv in group["levels"]]
 
 
 def analyse(study: Study) -> ResultsStore:
@@ -57,6 +65,9 @@ def _case_series(study: Study, store: ResultsStore, groups: dict, rule: Categori
     cut = study.statistics["age_cut"]
     series["age_group"] = ["le58" if a <= cut else "gt58" for a in series["age"]]
     series["responder"] = ["yes" if r in orr_codes else "no" for r in series["best_response"]]
+    for name in ("thalidomide", "lenalidomide", "ixazomib", "renal", "diabetes"):
+        column = groups[name]["column"]
+        series[column] = [_code(v) for v in series[column]]
     src = {"inputs": [file]}
 
     n = len(series)
@@ -71,7 +82,7 @@ def _case_series(study: Study, store: ResultsStore, groups: dict, rule: Categori
             count = int((series[column].astype(str) == str(level["code"])).sum())
             store.add(f"series.{name}.{level['code']}", {"n": count, "N": n}, "n_pct", test="count", **src)
     for drug in ("thalidomide", "lenalidomide", "ixazomib"):
-        count = int((series[groups[drug]["column"]] == 1).sum())
+        count = int((series[groups[drug]["column"]] == "yes").sum())
         store.add(f"series.exposed.{drug}", {"n": count, "N": n}, "n_pct", test="count", **src)
     for code, _ in (*RESPONSE_ROWS, ("SD", ""), ("PD", "")):
         count = int((series["best_response"] == code).sum())
@@ -94,8 +105,8 @@ def _case_series(study: Study, store: ResultsStore, groups: dict, rule: Categori
          {"column": "disease_status", "label": "Disease status",
           "levels": [[lv["code"], lv["label"]] for lv in groups["disease_status"]["levels"]]},
          {"column": "renal_insufficiency", "label": "Renal insufficiency", "key": "renal",
-          "levels": [["1", "Yes"], ["0", "No"]]},
-         {"column": "diabetes", "label": "Diabetes", "levels": [["1", "Yes"], ["0", "No"]]}],
+          "levels": [["yes", "Yes"], ["no", "No"]]},
+         {"column": "diabetes", "label": "Diabetes", "levels": [["yes", "Yes"], ["no", "No"]]}],
         rule=rule, inputs=[file],
     ))
     outcomes = [{"label": label, "codes": [code]} for code, label in RESPONSE_ROWS]
