@@ -84,7 +84,9 @@ class Bound:
         return Bound(self._value, self._style, text, self._raw)
 
     def span(self, text: str | None = None) -> str:
-        return f'[{md_escape(self.text if text is None else text)}]{{.val title="{self.key}"}}'
+        # text values (names, rules) carry their key too, but are not styled as numbers
+        cls = ".val .val-text" if self.kind in ("text", "date") else ".val"
+        return f'[{md_escape(self.text if text is None else text)}]{{{cls} title="{self.key}"}}'
 
     def __str__(self) -> str:
         return self.span()

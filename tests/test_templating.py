@@ -46,7 +46,7 @@ def test_helpers_compute_wording_from_the_test(tmp_path):
     assert 'did not differ ([*P* = 0.330]{.val title="table2.orr.p"})' in out
     assert "; longer;" in out
     assert '[1]{.val title="protocol.days.0"}, [8]{.val title="protocol.days.1"} and [15]' in out
-    assert '[January 2014]{.val title="protocol.start"}' in out
+    assert '[January 2014]{.val .val-text title="protocol.start"}' in out
     assert r'[*P* \< 0.001]{.val title="misc.tiny_p"}' in out
     assert '[30.0]{.val title="pfs.median.ID"}' in out
     assert not out.endswith("!")
