@@ -1,0 +1,145 @@
+"""End to end on the real studies: each builds to HTML, PDF and DOCX, and in every format the
+numbers the abstract cites are the numbers the tables show."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from docx import Document
+from pypdf import PdfReader
+
+from analysis.pipeline import build
+from analysis.results import ResultsStore
+from analysis.study import discover_studies
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.e2e
+STUDIES = discover_studies(REPO)
+
+
+def copy_study(root: Path, study: str) -> Path:
+    """A project folder with one study's data and templates (the package is imported as installed)."""
+    shutil.copytree(REPO / "data" / study, root / "data" / study)
+    shutil.copytree(REPO / "templates" / study, root / "templates" / study)
+    shutil.copytree(REPO / "templates" / "_shared", root / "templates" / "_shared")
+    return root
+
+
+@pytest.fixture(scope="module", params=STUDIES)
+def built(request, tmp_path_factory):
+    root = copy_study(tmp_path_factory.mktemp(request.param), request.param)
+    report = build(root, request.param, progress=None)
+    store = ResultsStore.from_json((report / "results.json").read_text(encoding="utf-8"))
+    return request.param, report, store
+
+
+def norm(text: str) -> str:
+    """Whitespace folded and typographic minus/NBSP made plain, identically for every format."""
+    text = text.replace("\u2212", "-").replace("\u00a0", " ").replace("\u2019", "'")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+class _HTMLParts(HTMLParser):
+    """Collects the text of the abstract div and of all tables."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.abstract: list[str] = []
+        self.tables: list[str] = []
+        self.depth_abstract = 0
+        self.in_table = 0
+
+    def handle_starttag(self, tag, attrs):
+        classes = dict(attrs).get("class") or ""
+        if tag == "div" and "abstract" in classes.split():
+            self.depth_abstract = 1
+        elif tag == "div" and self.depth_abstract:
+            self.depth_abstract += 1
+        if tag == "table":
+            self.in_table += 1
+
+    def handle_endtag(self, tag):
+        if tag == "div" and self.depth_abstract:
+            self.depth_abstract -= 1
+        if tag == "table":
+            self.in_table -= 1
+            self.tables.append(" | ")
+
+    def handle_data(self, data):
+        if self.depth_abstract:
+            self.abstract.append(data)
+        if self.in_table:
+            self.tables.append(data + " ")
+
+
+def html_parts(path: Path) -> tuple[str, str]:
+    parser = _HTMLParts()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return norm("".join(parser.abstract)), norm("".join(parser.tables))
+
+
+def docx_parts(path: Path) -> tuple[str, str]:
+    doc = Document(str(path))
+    paras = [p.text for p in doc.paragraphs]
+    start = next(i for i, t in enumerate(paras) if t.strip() == "Abstract")
+    end = next(i for i, t in enumerate(paras) if t.startswith("Keywords"))
+    tables = " | ".join(c.text for t in doc.tables for row in t.rows for c in row.cells)
+    return norm(" ".join(paras[start:end])), norm(tables)
+
+
+def pdf_parts(path: Path) -> tuple[str, str]:
+    text = norm(" ".join(page.extract_text() for page in PdfReader(path).pages))
+    start, end = text.index("Abstract"), text.index("Keywords")
+    return text[start:end], text[end:]  # tables follow the abstract
+
+
+def abstract_citations(report: Path) -> list[tuple[str, str]]:
+    """(key, text) of every bound value in the abstract of the generated .qmd."""
+    qmd = (report / "manuscript.qmd").read_text(encoding="utf-8")
+    block = qmd[qmd.index("::: {.abstract}"): qmd.index("**Keywords:**")]
+    return [(key, re.sub(r"\\(.)", r"\1", text).replace("*", ""))
+            for text, key in re.findall(r'\[([^\]]+)\]\{\.val[^}]*title="([^"]+)"\}', block)]
+
+
+def test_three_formats_without_raw_markup(built):
+    _, report, _ = built
+    for name in ("manuscript.html", "manuscript.pdf", "manuscript.docx"):
+        assert (report / name).stat().st_size > 10_000, name
+    html = (report / "manuscript.html").read_text(encoding="utf-8")
+    pdf = " ".join(p.extract_text() for p in PdfReader(report / "manuscript.pdf").pages)
+    for text in (html, pdf):
+        assert "{{" not in text and "{%" not in text and "??" not in text
+        assert "@tbl-" not in text and "@fig-" not in text
+    assert html.count("data:image/svg+xml;base64,") == len(list((report / "figures").glob("*.svg")))
+
+
+def test_abstract_numbers_equal_table_cells_in_every_format(built):
+    study, report, store = built
+    cited = abstract_citations(report)
+    assert len(cited) >= 10, "the abstract should cite its numbers"
+    cells = [(key, text) for key, text in cited if store[key].source.table and store[key].source.cell]
+    assert cells, f"{study}: the abstract cites no table cell"
+    formats = {"html": html_parts(report / "manuscript.html"),
+               "docx": docx_parts(report / "manuscript.docx"),
+               "pdf": pdf_parts(report / "manuscript.pdf")}
+    for key, shown in cited:
+        for fmt, (abstract, _) in formats.items():
+            assert norm(shown) in abstract, f"{fmt}: abstract lacks {shown!r} ({key})"
+    for key, shown in cells:
+        cell = norm(store.text(key))
+        core = re.sub(r"^P < ", "<", re.sub(r"^P = ", "", norm(shown)))  # "P = 0.047" cites the cell "0.047"
+        assert core in cell, f"abstract shows {shown!r} for {key}, the table cell is {cell!r}"
+        for fmt, (_, tables) in formats.items():
+            assert cell in tables, f"{fmt}: table cell {cell!r} ({key}) not found"
+
+
+def test_every_value_has_a_source(built):
+    _, _, store = built
+    for key in store:
+        src = store[key].source
+        assert src.test or src.note or src.table, f"{key} has no provenance"
