@@ -69,11 +69,14 @@ def _decimals(text: str) -> int:
 
 
 def _scalar(raw: Any, kind: str, entry: dict[str, Any], printed: str) -> float | None:
-    """The scalar to compare with a printed number: a field of a composite value, or the
-    count or percentage of an ``n_pct`` by what the printed number looks like."""
+    """The scalar to compare with a printed number: a field of a composite value (``field:
+    pct`` is the percentage of an ``n_pct``), or, without ``field``, the count or percentage
+    of an ``n_pct`` by what the printed number looks like (a whole number is the count)."""
     if not isinstance(raw, dict):
         return raw
     field = entry.get("field")
+    if field == "pct" and kind == "n_pct":
+        return 100.0 * raw["n"] / raw["N"] if raw["N"] else None
     if field:
         return raw.get(field)
     if kind == "n_pct":

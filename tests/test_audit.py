@@ -71,3 +71,13 @@ def test_diff_lists_changed_added_and_removed_values():
         ("added", "table2.orr.p", None, "0.330"),
         ("removed", "table3.nrs.paired.ID", "<0.001", None),
     ]
+
+
+def test_whole_number_percentages_with_field_pct():
+    s = ResultsStore("x")
+    s.add("t.orr.refractory", {"n": 1, "N": 5}, "n_pct")
+    rows = audit(s, {"values": [
+        {"key": "t.orr.refractory", "field": "pct", "printed": 20, "where": "text, 20%"},
+        {"key": "t.orr.refractory", "printed": 20, "where": "a count of 20 is wrong"},
+    ]})
+    assert [(r.status, r.computed) for r in rows] == [("match", "20"), ("differs", "1")]

@@ -108,7 +108,8 @@ def add_categorical_test(
     """Test ``counts`` (levels x arms) by ``rule`` and fill ``row``'s statistic and P cells.
 
     Stores ``<slug>.p``, ``<slug>.test`` (the method label) and, for Pearson only,
-    ``<slug>.stat`` and ``<slug>.df``. A Fisher row gets the footnote "Fisher's exact test"
+    ``<slug>.stat`` and ``<slug>.df``; for Fisher, Pearson's statistic as ``<slug>.pearson_stat``
+    (for audits only, never printed). A Fisher row gets the footnote "Fisher's exact test"
     and an empty statistic cell. A variable with a single observed level is not tested:
     both cells show "–", the row is marked with a note saying so, and None is returned.
     """
@@ -129,6 +130,11 @@ def add_categorical_test(
         binder.cell([slug, "df"], test.df, "int", test=test.method_label, where=f"{row.label}/{stat_header}")
     else:
         row.marks.append(table.mark(test.method_label))
+        # Not printed (Fisher's P stands alone), but kept so an audit can check a paper that
+        # printed Pearson's statistic beside a Fisher P.
+        if test.pearson_statistic is not None:
+            binder.cell([slug, "pearson_stat"], test.pearson_statistic, "stat",
+                        test="Pearson chi-square (not printed: Fisher's exact test was used)")
     row.cells[p_col] = binder.cell([slug, "p"], test.p, "p", test=test.method_label,
                                    where=f"{row.label}/{p_header}")
     binder.cell([slug, "test"], test.method_label, "text", test=test.method_label,
