@@ -28,7 +28,7 @@ import numpy as np
 from scipy import stats
 
 from analysis.errors import StatisticsError
-from analysis.formatting import fmt_number, fmt_p
+from analysis.formatting import fmt_number, fmt_p_phrase
 
 __all__ = [
     "Heterogeneity",
@@ -117,11 +117,6 @@ def _plain(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
-def _p_text(p: float) -> str:
-    text = fmt_p(p)
-    return f"P {text}" if text.startswith("<") else f"P = {text}"
-
-
 @dataclass(frozen=True)
 class ModelChoice:
     """Which pooled model to report: fixed when Q's P > ``q_p_above`` and I² < ``i2_below`` (%).
@@ -155,7 +150,7 @@ class ModelChoice:
     def decide(self, result: MetaResult) -> ModelDecision:
         """Apply the rule to ``result``; the reason quotes the formatted Q P and I²."""
         het = result.heterogeneity
-        stats_text = f"Q test {_p_text(het.p)}, I² = {fmt_number(het.i2_pct, 1)}%"
+        stats_text = f"Q test {fmt_p_phrase(het.p)}, I² = {fmt_number(het.i2_pct, 1)}%"
         if self.force:
             model: Literal["fixed", "random"] = self.force
             plural = "s" if model == "random" else ""
@@ -196,6 +191,25 @@ def se_from_ci(lower: float | Sequence[float], upper: float | Sequence[float], l
         )
     se = (np.log(hi) - np.log(lo)) / (2 * _z(level))
     return float(se) if se.ndim == 0 else [float(v) for v in se]
+
+
+def _study_rows(
+    names: Sequence[str], y: np.ndarray, se: np.ndarray, w_fixed: np.ndarray, w_random: np.ndarray, z: float
+) -> tuple[StudyEstimate, ...]:
+    """Each study's ratio with its Wald CI (log scale) and its fixed and random weights in %."""
+    return tuple(
+        StudyEstimate(
+            names[i],
+            math.exp(y[i]),
+            math.exp(y[i] - z * se[i]),
+            math.exp(y[i] + z * se[i]),
+            float(y[i]),
+            float(se[i]),
+            float(100 * w_fixed[i] / w_fixed.sum()),
+            float(100 * w_random[i] / w_random.sum()),
+        )
+        for i in range(len(y))
+    )
 
 
 def _labels(labels: Sequence[str] | None, k: int) -> tuple[str, ...]:
@@ -279,19 +293,7 @@ def generic_inverse_variance(
     random = _pool(y, w_r, "random", "DerSimonian-Laird random effects", z)
     df = len(y) - 1
     het = Heterogeneity(q, df, float(stats.chi2.sf(q, df)), _i2(q, df), tau2, q)
-    studies = tuple(
-        StudyEstimate(
-            names[i],
-            math.exp(y[i]),
-            math.exp(y[i] - z * s[i]),
-            math.exp(y[i] + z * s[i]),
-            float(y[i]),
-            float(s[i]),
-            float(100 * w[i] / w.sum()),
-            float(100 * w_r[i] / w_r.sum()),
-        )
-        for i in range(len(y))
-    )
+    studies = _study_rows(names, y, s, w, w_r, z)
     return MetaResult(measure, "inverse-variance", studies, fixed, random, het, level)
 
 
@@ -394,18 +396,5 @@ def mantel_haenszel_or(
     random = _pool(y, w_r, "random", "DerSimonian-Laird random effects", z)
     df = len(y) - 1
     het = Heterogeneity(q, df, float(stats.chi2.sf(q, df)), _i2(q, df), tau2, q_iv)
-    sv = np.sqrt(v)
-    studies = tuple(
-        StudyEstimate(
-            names[i],
-            math.exp(y[i]),
-            math.exp(y[i] - z * sv[i]),
-            math.exp(y[i] + z * sv[i]),
-            float(y[i]),
-            float(sv[i]),
-            float(100 * s[i] / sum_s),
-            float(100 * w_r[i] / w_r.sum()),
-        )
-        for i in range(len(y))
-    )
+    studies = _study_rows(names, y, np.sqrt(v), s, w_r, z)
     return MetaResult("OR", "mantel-haenszel", studies, fixed, random, het, level)
