@@ -125,7 +125,7 @@ def test_model_choice_rule(r_ref):
     assert "Q test P = 0.309, I² = 3.3%" in fixed.reason
     random = rule.decide(pfs)
     assert random.model == "random" and random.pooled is pfs.random
-    assert "P <0.001" in random.reason and "I² = 94.7%" in random.reason
+    assert "P < 0.001" in random.reason and "I² = 94.7%" in random.reason
     # thresholds are settings: with a P threshold of 0.5 the ORR analysis goes random
     assert ModelChoice(q_p_above=0.5).decide(orr).model == "random"
     assert ModelChoice(i2_below=3.0).decide(orr).model == "random"
