@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.errors import StatisticsError
 from analysis.results import ResultsStore
 from analysis.stats.survival import (
     CoxResult,
@@ -115,7 +116,12 @@ def tbl_survival(
     for label, when, _ in landmarks:
         bind.cell(["landmark", label, "time"], float(when), "num", digits=0, test="landmark time")
     test = logrank(t, e, g, levels=codes)
-    cox = cox_ph(t, e, g, reference=ref, levels=codes) if len(codes) > 1 else None
+    cox, cox_note = None, None
+    if len(codes) > 1:
+        try:
+            cox = cox_ph(t, e, g, reference=ref, levels=codes)
+        except StatisticsError as exc:  # e.g. an arm without events: the hazard ratio is infinite
+            cox_note = f"Hazard ratio not estimable: {exc}"
     for i, arm in enumerate(arms):
         seg = key_segment(arm.code)
         mask = g == arm.code
@@ -140,6 +146,8 @@ def tbl_survival(
                 ["landmark", label, seg], at.surv, "pct", test=f"Kaplan-Meier survival at {when:g} {time_unit}",
                 where=f"{arm.name}/{label}",
             )
+        if cox is None and cox_note is not None:
+            cells["hr"] = Cell("–", "text")
         if cox is not None:
             if arm.code == ref:
                 cells["hr"] = Cell("Reference", "text")
@@ -155,7 +163,7 @@ def tbl_survival(
         table.add_row(Row(arm.label, cells))
     bind.cell(["logrank", "chisq"], test.chisq, "stat", test="log-rank test")
     bind.cell(["logrank", "df"], test.df, "int", test="log-rank test")
-    if cox is not None and not cox.converged:
-        table.notes.append("The Cox model did not converge; its hazard ratio is not reliable.")
+    if cox_note:
+        table.notes.append(cox_note.rstrip(".") + ".")
     return SurvivalSummary(table.validate(), fits, test, cox, tuple(arms))
 

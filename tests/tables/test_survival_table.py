@@ -60,3 +60,17 @@ def test_table_cells_are_the_stored_values(built):
     md = to_markdown(summary.table, store.style)
     assert "8.00 (4.00–12.00)" in md and "23.00 (16.00–NR)" in md and "{#tbl-rfs}" in md
     assert set(summary.fits) == {"T", "C"}
+
+
+def test_arm_without_events_prints_nr_and_no_hazard_ratio():
+    frame = pd.DataFrame({"t": [5, 8, 12, 20, 3, 9, 15, 30], "e": [1, 1, 1, 0, 0, 0, 0, 0],
+                          "arm": ["A"] * 4 + ["B"] * 4})
+    store = ResultsStore("x")
+    summary = tbl_survival(frame, time="t", event="e", arm_column="arm", arms=[Arm("A", "A"), Arm("B", "B")],
+                           store=store, prefix="os", table_id="tbl-os", caption="OS")
+    assert store.text("os.median.B") == "NR" and store.text("os.median_ci.B") == "NR"
+    assert store.text("os.events.B") == "0"
+    assert "os.hr.A" not in store
+    assert [r.cells["hr"].raw for r in summary.table.rows] == ["–", "–"]
+    assert summary.table.notes[-1].startswith("Hazard ratio not estimable:")
+    assert 0 < store["os.logrank.p"].raw < 1  # the log-rank test is still reported
