@@ -13,7 +13,7 @@ from analysis.results import ResultsStore
 from analysis.stats.contingency import CategoricalRule
 from analysis.study import Study
 
-__all__ = ["add_methods_values", "count_significant", "fisher_rows"]
+__all__ = ["add_methods_values", "add_significance_summary", "count_significant", "fisher_rows"]
 
 _T_LABELS = {"student": "Student's t-test (equal variances)", "welch": "Welch's t-test (unequal variances)"}
 
@@ -50,6 +50,22 @@ def count_significant(store: ResultsStore, prefix: str, study: Study) -> int:
         1 for key in store
         if key.startswith(prefix + ".") and store[key].kind == "p" and store[key].raw < alpha
     )
+
+
+def add_significance_summary(store: ResultsStore, prefix: str, study: Study) -> None:
+    """Store ``<prefix>.significant_count`` and the row labels of the significant tests as
+    ``<prefix>.significant_rows.<i>``, so prose can say which comparisons differed."""
+    alpha = float(study.statistics.get("alpha", 0.05))
+    labels = []
+    for key in store:
+        if key.startswith(prefix + ".") and key.endswith(".p") and store[key].kind == "p" and store[key].raw < alpha:
+            label = _row_label(store, key)
+            if label:
+                labels.append(label if label[:2].isupper() else label[0].lower() + label[1:])
+    src = {"test": f"tests under `{prefix}` with P below {alpha:g}"}
+    store.add(f"{prefix}.significant_count", len(labels), "int", **src)
+    for i, label in enumerate(labels):
+        store.add(f"{prefix}.significant_rows.{i}", label, "text", **src)
 
 
 def add_methods_values(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from analysis.figures.forest import forest_plot
 from analysis.figures.km import km_panels
-from analysis.methods import add_methods_values, count_significant
+from analysis.methods import add_methods_values, add_significance_summary
 from analysis.results import ResultsStore
 from analysis.stats.contingency import CategoricalRule, compare_counts
 from analysis.stats.meta import ModelChoice, generic_from_ci, mantel_haenszel_or
@@ -92,7 +92,7 @@ def _case_series(study: Study, store: ResultsStore, groups: dict, rule: Categori
     for i, code in enumerate(orr_codes):
         store.add(f"series.orr_codes.{i}", code, "text", note="study.yaml: ORR definition")
 
-    response_arms = [Arm("yes", "Responders", "responders"), Arm("no", "Non-responders", "non-responders")]
+    response_arms = [Arm("yes", "Responders"), Arm("no", "Non-responders")]
     store.add_table(tbl_baseline(
         series, "responder", response_arms, store, "characteristics", "tbl-characteristics",
         "Characteristics of responders and non-responders",
@@ -128,8 +128,7 @@ def _case_series(study: Study, store: ResultsStore, groups: dict, rule: Categori
             store.add(f"{group}.orr.{a.code}", {"n": yes, "N": yes + no}, "n_pct", test="count", **src)
         store.add(f"{group}.orr.p", test.p, "p", test=test.method_label, **src)
         store.add(f"{group}.orr.test", test.method_label, "text", test=test.method_label, **src)
-    store.add("characteristics.significant_count", count_significant(store, "characteristics", study), "int",
-              test="count of tests with P below alpha")
+    add_significance_summary(store, "characteristics", study)
 
 
 def _meta_analysis(study: Study, store: ResultsStore, stats: dict) -> None:
