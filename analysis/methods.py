@@ -13,7 +13,7 @@ from analysis.results import ResultsStore
 from analysis.stats.contingency import CategoricalRule
 from analysis.study import Study
 
-__all__ = ["add_methods_values", "add_significance_summary", "count_significant", "fisher_rows"]
+__all__ = ["add_methods_values", "add_significance_summary", "fisher_rows"]
 
 _T_LABELS = {"student": "Student's t-test (equal variances)", "welch": "Welch's t-test (unequal variances)"}
 
@@ -41,15 +41,6 @@ def fisher_rows(store: ResultsStore, prefixes: Sequence[str]) -> list[str]:
         times = labels.count(label)
         out.append(label if times == 1 else f"{label} (in {times} comparisons)")
     return out
-
-
-def count_significant(store: ResultsStore, prefix: str, study: Study) -> int:
-    """How many P values under ``prefix`` fall below the study's alpha."""
-    alpha = float(study.statistics.get("alpha", 0.05))
-    return sum(
-        1 for key in store
-        if key.startswith(prefix + ".") and store[key].kind == "p" and store[key].raw < alpha
-    )
 
 
 def add_significance_summary(store: ResultsStore, prefix: str, study: Study) -> None:
