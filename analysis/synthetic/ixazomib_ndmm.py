@@ -68,10 +68,14 @@ SCORES = {
     "kps": {"ID": (67.51, 11.35, 86.65, 14.32, 10.525), "RD": (70.05, 10.62, 83.69, 15.10, 9.737)},
 }
 SCORE_BOUNDS = {"nrs": (0.0, 10.0), "kps": (30.0, 100.0)}
-# Between-arm Student t (pre, post) that the printed means and SDs allow; None = not reachable.
+# Between-arm Student t (pre, post) aimed at; None = aim at the P below instead, or at nothing.
+# NRS pre: t 0.350 with P 0.728 needs |t| in [0.3495, 0.3497], hence 0.3496.
 # NRS post: printed t 1.060 with P 0.294; P 0.294 follows from the means and SDs (|t| about 1.056).
-SCORE_BETWEEN_T = {"nrs": (0.350, None), "kps": (1.033, None)}
+# KPS post: printed t 0.930 is out of reach of the printed means and SDs (about 0.900).
+SCORE_BETWEEN_T = {"nrs": (0.3496, None), "kps": (1.033, None)}
 SCORE_BETWEEN_P = {"nrs": (None, 0.294), "kps": (None, None)}
+# What the data must then print: ((pre t, pre P), (post t, post P)); None = not checked.
+SCORE_BETWEEN_PRINTED = {"nrs": ((0.350, 0.728), (None, 0.294)), "kps": ((1.033, 0.305), (None, None))}
 # Survival: KM medians (months) and log-rank P.
 MEDIANS = {"pfs": {"ID": 30.03, "RD": 25.04}, "os": {"ID": 50.21, "RD": 46.33}}
 LOGRANK_P = {"pfs": 0.123, "os": 0.242}
@@ -239,7 +243,7 @@ def _tune_pair(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move 0.1 from one patient to another (sums stay exact) until both SDs and the paired t sit
     within a small tolerance of ``targets`` = (pre SD, post SD, paired |t|)."""
-    tol = np.array([0.0005, 0.0005, 0.0002])
+    tol = np.array([0.0002, 0.0002, 0.0002])
     vecs = [pre.copy(), post.copy()]
 
     def dev(v: list[np.ndarray]) -> np.ndarray:
@@ -276,6 +280,11 @@ def _scores(rng: np.random.Generator) -> dict[str, dict[str, tuple[np.ndarray, n
         for a, arm in enumerate(ARMS):
             pre, post = _score_pair_start(rng, arms[arm], lo, hi)
             out[measure][arm] = _tune_pair(rng, pre, post, (sds[0][a], sds[1][a], arms[arm][4]), lo, hi)
+        for k, printed in enumerate(SCORE_BETWEEN_PRINTED[measure]):
+            got = _student_t(out[measure]["ID"][k], out[measure]["RD"][k])
+            for value, target in zip(got, printed, strict=True):
+                if target is not None and fmt_number(value, 3) != fmt_number(target, 3):
+                    raise RuntimeError(f"{measure} between-arm {value:.4f} does not print as {target}")
     return out
 
 
