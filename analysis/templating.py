@@ -98,6 +98,19 @@ class Bound:
         return f"Bound({self.key}={self.raw!r})"
 
 
+def _comparable(raw: Any) -> float | None:
+    """The number a comparison of two values means: the proportion of an n (%), the mean of a
+    mean ± SD, the median of a median (CI), the estimate of a ratio (CI)."""
+    if isinstance(raw, dict):
+        if "n" in raw and "N" in raw:
+            return raw["n"] / raw["N"] if raw["N"] else None
+        for field in ("mean", "median", "estimate"):
+            if field in raw:
+                return raw[field]
+        return None
+    return raw if isinstance(raw, (int, float)) else None
+
+
 def _part_raw(raw: dict[str, Any], part: str) -> Any:
     """The raw number of a part; "pct" of an n (%) is the proportion n/N."""
     if part == "pct":
@@ -269,9 +282,10 @@ class Helpers:
         Values that print alike count as the same (a reader cannot see the difference)."""
         if a.text == b.text:
             return same
-        if a.raw is None or b.raw is None:
+        x, y = _comparable(a.raw), _comparable(b.raw)
+        if x is None or y is None:
             return same
-        return more if a.raw > b.raw else less
+        return more if x > y else less if x < y else same
 
     def and_list(self, items: Any, conj: str = "and") -> str:
         """"1, 8 and 15" from a group of values, each printed bound."""
@@ -292,7 +306,8 @@ class Helpers:
             raise TemplateError(
                 f'undefined table "{table_id}"; tables: {sorted(self.store.tables)}'
             )
-        return self.table_renderer(self.store.tables[table_id], self.style)
+        # blank lines around: a grid table glued to a paragraph is not a table to pandoc
+        return "\n\n" + self.table_renderer(self.store.tables[table_id], self.style).strip("\n") + "\n\n"
 
     def figure(self, fig_id: str, caption: str | None = None, width: str | None = None) -> str:
         if fig_id not in self.store.figures:
@@ -300,7 +315,7 @@ class Helpers:
         fig = self.store.figures[fig_id]
         path = fig.files.get("svg") or next(iter(fig.files.values()))
         alt = f' fig-alt="{fig.alt}"' if fig.alt else ""
-        return f"![{caption or fig.caption}]({path}){{#{fig_id} width={width or fig.width}{alt}}}"
+        return f"\n\n![{caption or fig.caption}]({path}){{#{fig_id} width={width or fig.width}{alt}}}\n\n"
 
 
 def render_manuscript(

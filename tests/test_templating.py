@@ -113,3 +113,18 @@ def test_parts_of_composite_values_stay_bound(tmp_path):
     (tmp_path / "t" / "manuscript.qmd.j2").write_text("{{ table2.cr.ID.mean }}")
     with pytest.raises(TemplateError, match=r'undefined key "table2.cr.ID.mean".*table2.cr.ID.n'):
         render_manuscript(tmp_path, "t", s, {})
+
+
+def test_direction_compares_what_composite_values_mean(tmp_path):
+    s = store()
+    s.add("ae.ID", {"n": 12, "N": 40}, "n_pct")
+    s.add("ae.RD", {"n": 8, "N": 40}, "n_pct")
+    s.add("hr.a", {"estimate": 0.7, "lower": 0.5, "upper": 0.9}, "ratio_ci")
+    s.add("hr.b", {"estimate": 1.2, "lower": 0.9, "upper": 1.6}, "ratio_ci")
+    (tmp_path / "t").mkdir()
+    (tmp_path / "_shared").mkdir()
+    (tmp_path / "t" / "manuscript.qmd.j2").write_text(
+        '{{ direction(ae.ID, ae.RD, "more", "less", "as") }} {{ direction(hr.a, hr.b, "higher", "lower", "equal") }} '
+        '{{ direction(ae.ID, ae.ID, "more", "less", "as") }}')
+    text, _ = render_manuscript(tmp_path, "t", s, {})
+    assert text == "more lower as"

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from analysis.errors import StatisticsError
 from analysis.figures.style import arm_style, figure_context, new_figure
+from analysis.tables.model import slugify
 
 __all__ = ["SIGNIFICANCE_NOTE", "ArmScores", "ScorePanel", "before_after_figure", "significance_mark"]
 
@@ -132,7 +133,7 @@ def score_panels(store: Any, prefix: str, scores: Sequence[Mapping[str, Any]], a
         for arm in arms:
             before = store[f"{prefix}.{key}_before.{arm.code}"].raw
             after = store[f"{prefix}.{key}_after.{arm.code}"].raw
-            p = store[f"{prefix}.{key}_change_{arm.code}.p"].raw
+            p = store[f"{prefix}.{key}_change_{slugify(arm.code)}.p"].raw
             rows.append(ArmScores(arm.name, before["mean"], before["sd"], after["mean"], after["sd"], p))
         panels.append(ScorePanel(spec["label"], tuple(rows)))
     return panels

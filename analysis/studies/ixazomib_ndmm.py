@@ -68,6 +68,7 @@ def analyse(study: Study) -> ResultsStore:
     conf_type = stats.get("survival_conf_type", "log")
     landmark_years = int(stats.get("landmark_years", 3))
     landmark = [(f"y{landmark_years}", landmark_years * MONTHS_PER_YEAR, f"{landmark_years}-year")]
+    store.add("landmark.years", landmark_years, "int", note="study.yaml: statistics.landmark_years")
     summaries = {}
     for endpoint, label in (("pfs", "Progression-free survival"), ("os", "Overall survival")):
         summaries[endpoint] = tbl_survival(
@@ -106,9 +107,11 @@ def analyse(study: Study) -> ResultsStore:
     )
 
     bands = [tuple(b) for b in stats.get("ae_grade_bands", [["1–2", 1, 2], ["3–4", 3, 4]])]
+    labels = study.config.get("value_labels", {})
     adverse = tbl_adverse(
         events, patients, "arm", arms, store, "table4", "tbl-adverse-events",
         "Adverse events by arm and worst grade", bands=bands, rule=rule, inputs=[afile, pfile],
+        terms=list(labels.get("term", {}).items()) or None, category_labels=labels.get("category"),
     )
     store.add_table(adverse)
     _adverse_summary(store, events, bands, afile)

@@ -10,7 +10,7 @@ are marked and print no chi-square beside their P.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -50,6 +50,7 @@ def tbl_adverse(
     grade_column: str = "grade",
     bands: Sequence[tuple[str, int, int]] = GRADE_BANDS,
     terms: Sequence[Sequence[str]] | None = None,
+    category_labels: Mapping[str, str] | None = None,
     rule: CategoricalRule | None = None,
     inputs: Sequence[str] = (),
     stub_header: str = "Adverse event",
@@ -60,7 +61,8 @@ def tbl_adverse(
     ``bands`` are (label, lowest, highest) grade bands, e.g. ``(("1–2", 1, 2), ("3–5", 3, 5))``;
     ``terms`` optionally fixes the rows as (term in the data, label[, category]), in order (a
     listed term with no events gets a row of zeros and needs its category); otherwise terms
-    appear in data order within their category. ``inputs`` are the file names of (events,
+    appear in data order within their category. ``category_labels`` maps category codes to the
+    group-header text (default: the code). ``inputs`` are the file names of (events,
     patients) for the paper trail.
 
     Keys: ``<prefix>.<term>.<arm>`` (total n (%) of the arm), ``<prefix>.<term>_g<band>.<arm>``
@@ -144,7 +146,7 @@ def tbl_adverse(
     table = Table(table_id, caption, stub_header, [*columns, Column("stat", STAT_HEADER), Column("p", "P")])
     register_sizes(binder, arms, sizes)
     for cat in categories:
-        table.add_row(Row(cat, is_group_header=True))
+        table.add_row(Row((category_labels or {}).get(cat, cat), is_group_header=True))
         for term, label in order:
             if category_of[term] != cat:
                 continue
