@@ -101,8 +101,8 @@ def analyse(study: Study) -> ResultsStore:
     store.add_table(scores)
     store.add_figure(
         "fig-scores", before_after_figure(score_panels(store, "table3", SCORES, arms)),
-        "Mean NRS pain scores (A) and KPS scores (B) before and after treatment by arm; error bars show one "
-        "standard deviation and asterisks the paired comparison with the pre-treatment score.",
+        "Mean NRS pain scores (left) and KPS scores (right) before and after treatment by arm; error bars show "
+        "one standard deviation and asterisks the paired comparison with the pre-treatment score.",
         alt="Bar charts of NRS and KPS before and after treatment",
     )
 
