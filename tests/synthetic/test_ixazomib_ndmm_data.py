@@ -1,14 +1,17 @@
 """The synthetic ixazomib NDMM records reproduce what the seed paper printed.
 
-Every value of ``data/ixazomib_ndmm/published.yaml`` marked reproducible is recomputed from the
-CSVs with the project's own statistics and compared at the printed decimals (log-rank P within
-0.01); values marked not reproducible must carry a note and must really differ. The records must
-also be internally consistent and regenerate byte for byte.
+Every entry of ``data/ixazomib_ndmm/published.yaml`` is keyed by the value the analysis gives it in
+``build/ixazomib_ndmm/results.json``. Each one marked reproducible is recomputed here from the CSVs
+with the project's own statistics under that key and compared at the printed precision, the way the
+audit compares (``analysis/audit.py``); values marked not reproducible must carry a note and must
+really differ. ``test_audit_of_the_analysis`` runs the analysis itself and audits it against the
+same file. The records must also be internally consistent and regenerate byte for byte.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from analysis.audit import audit, load_published
 from analysis.formatting import fmt_number, fmt_p
+from analysis.pipeline import run_analysis
 from analysis.stats.contingency import fisher_exact, pearson_chisq
 from analysis.stats.survival import kaplan_meier, logrank, median_follow_up, median_survival
 from analysis.stats.ttest import paired_t, student_t
@@ -27,7 +32,8 @@ from analysis.synthetic import ixazomib_ndmm
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "ixazomib_ndmm"
 ARMS = ("ID", "RD")
-LOGRANK_KEYS = {"text.pfs.logrank.p", "text.os.logrank.p"}
+FISHER_TERMS = ("nausea", "vomiting")  # an expected count below 5: Fisher's exact test
+NUMBER = re.compile(r"[<>]?\s*-?\d+(\.\d+)?")
 
 
 @pytest.fixture(scope="module")
@@ -41,93 +47,118 @@ def published() -> list[dict[str, Any]]:
     return yaml.safe_load((DATA / "published.yaml").read_text(encoding="utf-8"))["values"]
 
 
+# ---------------------------------------------------------------- computations behind the keys
+# Keys are those of build/ixazomib_ndmm/results.json. A count with a percentage is stored as "<key>#n"
+# and "<key>#pct", a mean (SD) as "<key>#mean" and "<key>#sd"; ``_lookup`` picks one the way the audit does.
 def _two_by_two(yes: dict[str, int]) -> list[list[int]]:
     return [[yes[a], 40 - yes[a]] for a in ARMS]
 
 
+def _n_pct(out: dict[str, float], key: str, n: int, total: int) -> None:
+    out[f"{key}#n"] = n
+    out[f"{key}#pct"] = 100 * n / total
+
+
+def _mean_sd(out: dict[str, float], key: str, values: pd.Series) -> None:
+    out[f"{key}#mean"] = float(values.astype(float).mean())
+    out[f"{key}#sd"] = float(values.astype(float).std(ddof=1))
+
+
+def _follow_up_quartiles(patients: pd.DataFrame) -> tuple[float, float]:
+    """First and third quartiles of follow-up (months) by the reverse Kaplan-Meier method."""
+    fit = kaplan_meier(patients["os_months"].to_numpy(), 1 - patients["os_event"].astype(int).to_numpy())
+    q1 = next(t for t, s in zip(fit.time, fit.survival, strict=True) if s <= 0.75)
+    q3 = next(t for t, s in zip(fit.time, fit.survival, strict=True) if s <= 0.25)
+    return q1, q3
+
+
 def _computed(patients: pd.DataFrame, aes: pd.DataFrame) -> dict[str, float]:
-    """Every published key that data can give, recomputed from the CSVs."""
-    out: dict[str, float] = {}
+    """Every value a published key names, recomputed from the CSVs."""
+    out: dict[str, float] = {"n.total": len(patients)}
     by = {a: patients[patients["arm"] == a] for a in ARMS}
     for a in ARMS:
-        out[f"table1.n.{a}"] = out[f"table2.n.{a}"] = len(by[a])
-    for key, col, levels in (("sex", "sex", ["male", "female"]),
-                             ("immunofixation", "immunofixation", ["IgG", "IgA", "light_chain"]),
-                             ("riss", "riss_stage", ["I", "II", "III"]),
-                             ("cytogenetic", "cytogenetic_risk", ["standard", "high"])):
-        table = [[int((by[a][col] == lvl).sum()) for lvl in levels] for a in ARMS]
+        out[f"n.{a}"] = out[f"table1.n.{a}"] = out[f"table2.n.{a}"] = len(by[a])
+    for var, levels in (("sex", ["male", "female"]), ("immunofixation", ["IgG", "IgA", "light_chain"]),
+                        ("riss_stage", ["I", "II", "III"]), ("cytogenetic_risk", ["standard", "high"])):
+        table = [[int((by[a][var] == lvl).sum()) for lvl in levels] for a in ARMS]
         for i, a in enumerate(ARMS):
             for j, lvl in enumerate(levels):
-                out[f"table1.{key}.{lvl}.{a}"] = table[i][j]
+                _n_pct(out, f"table1.{var}_{lvl.lower()}.{a}", table[i][j], len(by[a]))
         test = pearson_chisq(table)
-        out[f"table1.{key}.chi2"], out[f"table1.{key}.p"] = test.statistic, test.p
+        out[f"table1.{var}.stat"], out[f"table1.{var}.p"] = test.statistic, test.p
     for a in ARMS:
-        out[f"table1.age.mean.{a}"] = by[a]["age"].astype(float).mean()
-        out[f"table1.age.sd.{a}"] = by[a]["age"].astype(float).std(ddof=1)
-    ages = [by[a]["age"].astype(float).to_numpy() for a in ARMS]
-    t = student_t(*ages)
-    out["table1.age.t"], out["table1.age.p"] = abs(t.statistic), t.p
+        _mean_sd(out, f"table1.age.{a}", by[a]["age"])
+    t = student_t(*(by[a]["age"].astype(float).to_numpy() for a in ARMS))
+    out["table1.age.stat"], out["table1.age.p"] = t.statistic, t.p
 
     for a in ARMS:
         for lvl in ("CR", "VGPR", "PR", "MR", "SD", "PD"):
-            out[f"table2.{lvl.lower()}.{a}"] = int((by[a]["best_response"] == lvl).sum())
-        orr = int(by[a]["best_response"].isin(["CR", "VGPR", "PR"]).sum())
-        out[f"table2.orr.pct.{a}"] = out[f"text.orr.pct.{a}"] = 100 * orr / len(by[a])
-        out[f"discussion.orr.pct.{a}"] = out[f"table2.orr.pct.{a}"]
-        out[f"text.cr.n.{a}"] = out[f"table2.cr.{a}"]
-    for what, levels in (("cr", ["CR"]), ("orr", ["CR", "VGPR", "PR"])):
-        test = pearson_chisq(_two_by_two({a: int(by[a]["best_response"].isin(levels).sum()) for a in ARMS}))
-        out[f"table2.{what}.chi2"] = out[f"text.{what}.chi2"] = test.statistic
-        out[f"table2.{what}.p"] = out[f"text.{what}.p"] = test.p
+            _n_pct(out, f"table2.{lvl.lower()}.{a}", int((by[a]["best_response"] == lvl).sum()), len(by[a]))
+        _n_pct(out, f"table2.orr.{a}", int(by[a]["best_response"].isin(["CR", "VGPR", "PR"]).sum()), len(by[a]))
+    for what in ("cr", "orr"):
+        test = pearson_chisq(_two_by_two({a: int(out[f"table2.{what}.{a}#n"]) for a in ARMS}))
+        out[f"table2.{what}.stat"], out[f"table2.{what}.p"] = test.statistic, test.p
 
     for m in ("nrs", "kps"):
+        for when in ("before", "after"):
+            col = f"{m}_{when}"
+            for a in ARMS:
+                _mean_sd(out, f"table3.{col}.{a}", by[a][col])
+            st = student_t(by["ID"][col].to_numpy(), by["RD"][col].to_numpy())  # ID minus RD, signed
+            out[f"table3.{col}.stat"], out[f"table3.{col}.p"] = st.statistic, st.p
         for a in ARMS:
-            for tp, col in (("pre", f"{m}_before"), ("post", f"{m}_after")):
-                out[f"table3.{m}.{tp}.mean.{a}"] = by[a][col].mean()
-                out[f"table3.{m}.{tp}.sd.{a}"] = by[a][col].std(ddof=1)
-            pt = paired_t(by[a][f"{m}_before"].to_numpy(), by[a][f"{m}_after"].to_numpy())
-            out[f"table3.{m}.paired_t.{a}"], out[f"table3.{m}.paired_p.{a}"] = abs(pt.statistic), pt.p
-        for tp, col in (("pre", f"{m}_before"), ("post", f"{m}_after")):
-            st = student_t(by["ID"][col].to_numpy(), by["RD"][col].to_numpy())
-            out[f"table3.{m}.{tp}.t"], out[f"table3.{m}.{tp}.p"] = abs(st.statistic), st.p
+            pt = paired_t(by[a][f"{m}_before"].to_numpy(), by[a][f"{m}_after"].to_numpy())  # after minus before
+            out[f"table3.{m}_change_{a.lower()}.stat"] = pt.statistic
+            out[f"table3.{m}_change_{a.lower()}.p"] = pt.p
 
     for term in ixazomib_ndmm.AE_TERMS:
         rows = aes[aes["term"] == term]
         totals = {}
         for a in ARMS:
             grades = rows[rows["patient_id"].isin(by[a]["patient_id"])]["grade"].astype(int)
-            out[f"table4.{term}.grade_1_2.{a}"] = int(grades.between(1, 2).sum())
-            out[f"table4.{term}.grade_3_4.{a}"] = int(grades.between(3, 4).sum())
-            totals[a] = out[f"table4.{term}.total.{a}"] = len(grades)
-            out[f"table4.{term}.pct.{a}"] = out[f"text.{term}.pct.{a}"] = 100 * len(grades) / len(by[a])
+            out[f"table4.{term}_g1_2.{a}"] = int(grades.between(1, 2).sum())
+            out[f"table4.{term}_g3_4.{a}"] = int(grades.between(3, 4).sum())
+            totals[a] = len(grades)
+            _n_pct(out, f"table4.{term}.{a}", len(grades), len(by[a]))
         test = pearson_chisq(_two_by_two(totals))
-        out[f"table4.{term}.chi2"] = test.statistic
-        out[f"table4.{term}.p"] = out[f"text.{term}.p"] = test.p
-    out["table4.vomiting.p"] = fisher_exact(_two_by_two(
-        {a: int(out[f"table4.vomiting.total.{a}"]) for a in ARMS}))
-    out["abstract.peripheral_neuropathy.pct.ID"] = out["table4.peripheral_neuropathy.pct.ID"]
+        if term in FISHER_TERMS:
+            out[f"table4.{term}.pearson_stat"] = test.statistic
+            out[f"table4.{term}.p"] = fisher_exact(_two_by_two(totals))
+        else:
+            out[f"table4.{term}.stat"], out[f"table4.{term}.p"] = test.statistic, test.p
 
     for ep in ("pfs", "os"):
         for a in ARMS:
             fit = kaplan_meier(by[a][f"{ep}_months"].to_numpy(), by[a][f"{ep}_event"].astype(int).to_numpy())
-            out[f"text.{ep}.median.{a}"] = out[f"discussion.{ep}.median.{a}"] = median_survival(fit).median
-        out[f"text.{ep}.logrank.p"] = logrank(
+            out[f"{ep}.median.{a}"] = median_survival(fit).median
+        out[f"{ep}.logrank.p"] = logrank(
             patients[f"{ep}_months"].to_numpy(), patients[f"{ep}_event"].astype(int).to_numpy(),
             patients["arm"].to_numpy()).p
-    out["text.follow_up.median_years"] = median_follow_up(
+    out["followup.median_years"] = median_follow_up(
         patients["os_months"].to_numpy(), patients["os_event"].astype(int).to_numpy()).median / 12
+    q1, q3 = _follow_up_quartiles(patients)
+    out["followup.q1_years"], out["followup.q3_years"] = q1 / 12, q3 / 12
     return out
 
 
-def _matches(value: dict[str, Any], computed: float) -> bool:
-    printed, digits = value["printed"], value["digits"]
-    if value["key"] in LOGRANK_KEYS:
-        return abs(computed - printed) <= 0.01
-    if printed == "<0.001":
-        return fmt_p(computed, 3) == "<0.001"
-    if value["kind"] == "count":
-        return computed == printed
-    return fmt_number(computed, digits) == fmt_number(printed, digits)
+def _lookup(entry: dict[str, Any], computed: dict[str, float]) -> str:
+    """The recomputed value the audit compares with ``entry``: its ``field``, or for a count with a
+    percentage the percentage when the printed number has decimals and the count otherwise."""
+    key = entry["key"]
+    if entry.get("field"):
+        return f"{key}#{entry['field']}"
+    if f"{key}#n" in computed:
+        return f"{key}#pct" if "." in str(entry["printed"]) else f"{key}#n"
+    return key
+
+
+def _matches(entry: dict[str, Any], value: float) -> bool:
+    """As the audit compares: at the printed decimals, "<0.001" style for bounded P values."""
+    printed = str(entry["printed"]).strip()
+    digits = len(printed.split(".")[1]) if "." in printed else 0
+    if printed.startswith("<"):
+        return fmt_p(value, digits).replace(" ", "") == printed.replace(" ", "")
+    return fmt_number(float(value), digits).replace("\u2212", "-") == printed
 
 
 @pytest.fixture(scope="module")
@@ -136,11 +167,14 @@ def computed(frames: tuple[pd.DataFrame, pd.DataFrame]) -> dict[str, float]:
 
 
 def test_published_file_is_complete(published: list[dict[str, Any]]) -> None:
-    keys = [v["key"] for v in published]
-    assert len(keys) == len(set(keys))
-    assert len(keys) >= 200
+    ids = [(v["key"], v.get("field"), v["where"], str(v["printed"])) for v in published]
+    assert len(ids) == len(set(ids)), "duplicate entries in published.yaml"
+    assert len(ids) >= 200
     for v in published:
         assert {"key", "printed", "digits", "where", "reproducible"} <= set(v), v
+        assert isinstance(v["printed"], str), f"{v['key']}: quote printed so its decimals survive"
+        printed = v["printed"].lstrip("<>")
+        assert (len(printed.split(".")[1]) if "." in printed else 0) == v["digits"], v["key"]
         if not v["reproducible"]:
             assert v.get("note"), f"{v['key']} is marked not reproducible without a note"
 
@@ -150,10 +184,11 @@ def test_every_reproducible_value_matches(published: list[dict[str, Any]], compu
     for v in published:
         if not v["reproducible"]:
             continue
-        assert v["key"] in computed, f"no computation for {v['key']}"
+        name = _lookup(v, computed)
+        assert name in computed, f"no computation for {name}"
         checked += 1
-        if not _matches(v, computed[v["key"]]):
-            wrong.append((v["key"], v["printed"], computed[v["key"]]))
+        if not _matches(v, computed[name]):
+            wrong.append((name, v["printed"], computed[name]))
     assert wrong == []
     assert checked >= 200
 
@@ -161,21 +196,52 @@ def test_every_reproducible_value_matches(published: list[dict[str, Any]], compu
 def test_unreproducible_values_really_differ(published: list[dict[str, Any]], computed: dict[str, float]) -> None:
     """The audit must be able to show each of these: the data give something else."""
     for v in published:
-        if not v["reproducible"] and v["key"] in computed:
-            assert not _matches(v, computed[v["key"]]), v["key"]
+        if not v["reproducible"]:
+            name = _lookup(v, computed)
+            assert name in computed, f"{name}: every printed number has a computed counterpart"
+            assert not _matches(v, computed[name]), name
+
+
+def test_audit_of_the_analysis(published: list[dict[str, Any]]) -> None:
+    """The analysis itself against published.yaml: every reproducible printed number matches and every
+    other one is explained; every printed number has a computed counterpart."""
+    store = run_analysis(load_study(ROOT, "ixazomib_ndmm"))
+    rows = audit(store, load_published(DATA / "published.yaml"))
+    assert len(rows) == len(published)
+    assert [r.key for r in rows if r.surprising] == []
+    assert [r.key for r in rows if r.status in ("not computed", "not a number")] == []
+    numeric = [v for v in published if NUMBER.fullmatch(str(v["printed"]).strip())]
+    assert sum(r.status == "match" for r in rows) == sum(bool(v["reproducible"]) for v in numeric)
+    assert store["audit.unexplained"].raw == 0
 
 
 def test_known_discrepancies(computed: dict[str, float]) -> None:
     """The counts' own statistics where the paper printed something else."""
-    assert fmt_number(computed["table4.peripheral_neuropathy.chi2"], 3) == "1.067"
+    assert fmt_number(computed["table4.peripheral_neuropathy.stat"], 3) == "1.067"
     assert fmt_p(computed["table4.peripheral_neuropathy.p"]) == "0.302"
     assert fmt_p(computed["table4.fatigue.p"]) == "0.633"
-    assert fmt_number(computed["table1.immunofixation.chi2"], 3) == "0.251"
-    assert fmt_number(computed["table3.nrs.post.t"], 3) in {"1.056", "1.057"}
+    assert fmt_number(computed["table1.immunofixation.stat"], 3) == "0.251"
+    assert fmt_number(abs(computed["table3.nrs_after.stat"]), 3) in {"1.056", "1.057"}
+    assert fmt_p(computed["table4.nausea.p"]) == "0.712"  # Fisher; the printed 0.456 is Pearson's
+    assert fmt_p(pearson_chisq([[5, 35], [3, 37]]).p) == "0.456"
+
+
+def test_printed_absolute_t_values(computed: dict[str, float]) -> None:
+    """The paper prints |t|: the paired NRS tests (after minus before) and the KPS pre-treatment
+    comparison (ID minus RD) are negative in the data, with the printed magnitude."""
+    for key, printed in (("table3.nrs_change_id.stat", "6.324"), ("table3.nrs_change_rd.stat", "8.248"),
+                         ("table3.kps_before.stat", "1.033")):
+        assert computed[key] < 0 and fmt_number(-computed[key], 3) == printed, key
+
+
+def test_logrank_p_close_to_printed(computed: dict[str, float]) -> None:
+    """The log-rank P values are reproduced within 0.01 (not at the printed third decimal)."""
+    for ep, printed in (("pfs", 0.123), ("os", 0.242)):
+        assert abs(computed[f"{ep}.logrank.p"] - printed) <= 0.01
 
 
 def test_exact_survival_medians(computed: dict[str, float]) -> None:
-    assert [computed[f"text.{ep}.median.{a}"] for ep in ("pfs", "os") for a in ARMS] == [
+    assert [computed[f"{ep}.median.{a}"] for ep in ("pfs", "os") for a in ARMS] == [
         30.03, 25.04, 50.21, 46.33]
 
 
