@@ -37,6 +37,9 @@ INDENT = "\u00a0\u00a0"
 #: Stub labels longer than this wrap onto several lines of their grid cell.
 STUB_MAX_WIDTH = 34
 _HEADER_MAX_WIDTH = 16
+#: Widest a text (left-aligned) column may be; longer text wraps inside its cell, so a column of
+#: explanations cannot squeeze the stub and numbers to nothing.
+TEXT_MAX_WIDTH = 44
 _ESCAPE = set("\\`*_^~[]<>#@$|")
 _MARKER = {"left": (":", "="), "right": ("=", ":"), "center": (":", ":")}
 
@@ -148,7 +151,8 @@ def _md_widths(table: Table, texts: list[list[str]], stub_texts: list[str]) -> l
         cells = [texts[i][j] for i, r in enumerate(table.rows) if not r.is_group_header]
         head = max((_width(w) for w in _wrap(_escape(col.header), _HEADER_MAX_WIDTH)), default=0)
         # +2: slack for the cell padding that HTML, DOCX and typst add to each cell
-        widths.append(max([head, 1, *(_width(c) for c in cells)]) + 2)
+        width = max([head, 1, *(_width(c) for c in cells)]) + 2
+        widths.append(min(width, TEXT_MAX_WIDTH) if col.align == "left" else width)
     # spanners no wider than the columns they span
     for spanner, idx in _header_groups(table):
         if spanner is None:
@@ -233,7 +237,7 @@ def to_markdown(table: Table | Mapping[str, Any], style: Style | None = None) ->
             lines += _content_lines([_Span(0, ncol + 1, _wrap(stub, inner), "left")], bounds)
         else:
             spans = [_Span(0, 1, _wrap(stub, widths[0]), "left")]
-            spans += [_Span(j + 1, 1, [cells[j]], aligns[j + 1]) for j in range(ncol)]
+            spans += [_Span(j + 1, 1, _wrap(cells[j], widths[j + 1]), aligns[j + 1]) for j in range(ncol)]
             lines += _content_lines(spans, bounds)
         lines.append(plain)
     out = "\n".join(lines) + "\n\n" + f": {t.caption} {{#{t.id}}}\n"
