@@ -222,19 +222,14 @@ def _labels(labels: Sequence[str] | None, k: int) -> tuple[str, ...]:
 
 def _pool(y: np.ndarray, w: np.ndarray, model: Literal["fixed", "random"], label: str, z: float) -> Pooled:
     mu = float(np.sum(w * y) / np.sum(w))
-    se = float(1 / math.sqrt(np.sum(w)))
+    return _pooled(model, label, mu, float(1 / math.sqrt(np.sum(w))), z)
+
+
+def _pooled(model: Literal["fixed", "random"], label: str, mu: float, se: float, z: float) -> Pooled:
+    """A pooled log-scale estimate with its Wald CI and two-sided z-test P, back on the ratio scale."""
     zval = mu / se
-    return Pooled(
-        model,
-        label,
-        math.exp(mu),
-        math.exp(mu - z * se),
-        math.exp(mu + z * se),
-        mu,
-        se,
-        zval,
-        float(2 * stats.norm.sf(abs(zval))),
-    )
+    return Pooled(model, label, math.exp(mu), math.exp(mu - z * se), math.exp(mu + z * se), mu, se, zval,
+                  float(2 * stats.norm.sf(abs(zval))))
 
 
 def _q(y: np.ndarray, w: np.ndarray, center: float) -> float:
@@ -370,19 +365,7 @@ def mantel_haenszel_or(
     )
     z = _z(level)
     mu = math.log(sum_r / sum_s)
-    se = math.sqrt(var)
-    zval = mu / se
-    fixed = Pooled(
-        "fixed",
-        "Mantel-Haenszel fixed effect",
-        math.exp(mu),
-        math.exp(mu - z * se),
-        math.exp(mu + z * se),
-        mu,
-        se,
-        zval,
-        float(2 * stats.norm.sf(abs(zval))),
-    )
+    fixed = _pooled("fixed", "Mantel-Haenszel fixed effect", mu, math.sqrt(var), z)
     # per-study log OR with 0.5 added to every cell of a study with a zero cell
     zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
     inc = np.where(zero, 0.5, 0.0)
