@@ -1,0 +1,62 @@
+"""The Methods values are read from what the engine did: which rows used Fisher's test,
+which tests were significant."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.formatting import Style
+from analysis.methods import add_methods_values, add_significance_summary, fisher_rows
+from analysis.results import ResultsStore
+from analysis.stats.contingency import CategoricalRule
+from analysis.study import Arm, Study
+from analysis.tables.comparison import tbl_comparison
+
+ARMS = [Arm("A", "Arm A"), Arm("B", "Arm B")]
+
+
+def study() -> Study:
+    return Study("x", Path("."), {"statistics": {"alpha": 0.05}}, ARMS, Style())
+
+
+def store_with_tables() -> ResultsStore:
+    store = ResultsStore("x")
+    # 12/16 vs 1/5 (R: fisher.test gives 0.0475, an expected count is below 5) and 20/40 vs 20/40
+    small = pd.DataFrame({"arm": ["A"] * 16 + ["B"] * 5, "resp": ["Y"] * 12 + ["N"] * 4 + ["Y"] + ["N"] * 4})
+    big = pd.DataFrame({"arm": ["A"] * 40 + ["B"] * 40, "resp": (["Y"] * 20 + ["N"] * 20) * 2})
+    for prefix, frame in (("small", small), ("big", big)):
+        store.add_table(tbl_comparison(frame, "arm", ARMS, store, prefix, f"tbl-{prefix}", prefix,
+                                       outcome_column="resp", outcomes=[{"label": "Response", "codes": ["Y"]}],
+                                       test=["response"]))
+    return store
+
+
+def test_fisher_rows_and_significance_come_from_the_tests():
+    store = store_with_tables()
+    assert store["small.response.test"].raw == "Fisher's exact test"
+    assert store["big.response.test"].raw != "Fisher's exact test"
+    assert fisher_rows(store, ["small", "big"]) == ["response"]
+    add_significance_summary(store, "small", study())
+    add_significance_summary(store, "big", study())
+    assert store["small.significant_count"].raw == 1
+    assert store["small.significant_rows.0"].raw == "response"
+    assert store["big.significant_count"].raw == 0
+
+
+def test_methods_values():
+    store = store_with_tables()
+    add_methods_values(store, study(), CategoricalRule(), "welch", "log-log", tables=("small", "big"))
+    assert store.text("methods.fisher_count") == "1"
+    assert store.text("methods.t_test") == "Welch's t-test (unequal variances)"
+    assert store.text("methods.km_conf_type") == "log-log"
+    assert store.text("methods.alpha") == "0.05"
+    assert "Fisher's exact test when any expected count was below 5" in store.text("methods.categorical_rule")
+
+
+def test_a_label_tested_in_several_tables_is_listed_once():
+    store = store_with_tables()
+    small = pd.DataFrame({"arm": ["A"] * 16 + ["B"] * 5, "resp": ["Y"] * 12 + ["N"] * 4 + ["Y"] + ["N"] * 4})
+    store.add_table(tbl_comparison(small, "arm", ARMS, store, "again", "tbl-again", "again",
+                                   outcome_column="resp", outcomes=[{"label": "Response", "codes": ["Y"]}],
+                                   test=["response"]))
+    assert fisher_rows(store, ["small", "again"]) == ["response (in 2 comparisons)"]
