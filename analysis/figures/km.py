@@ -180,7 +180,9 @@ def annotation_lines(panel: KMPanel) -> list[str]:
         est, lo, hi = panel.hr
         lines.append(f"{panel.hr_label}: {fmt_ratio_ci(est, lo, hi, st.ratio_digits, st)}")
     if panel.logrank_p is not None:
-        lines.append(f"Log-rank {_p_text(panel.logrank_p)}")
+        # with more than two curves the test compares all of them at once: say so
+        groups = f" ({len(panel.curves)} groups)" if len(panel.curves) > 2 else ""
+        lines.append(f"Log-rank {_p_text(panel.logrank_p)}{groups}")
     return lines
 
 
