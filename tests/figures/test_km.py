@@ -211,3 +211,12 @@ def test_bad_curve_data_is_refused() -> None:
         KMCurve("A", (0.0,), (1.5,))
     with pytest.raises(StatisticsError, match="`panels` is empty"):
         km_panels([])
+
+
+def test_logrank_over_three_curves_names_the_group_count() -> None:
+    from analysis.figures.km import KMCurve, KMPanel, annotation_lines
+
+    curves = tuple(KMCurve(label, (0.0, 1.0), (1.0, 0.5)) for label in ("A", "B", "C"))
+    assert annotation_lines(KMPanel(curves, logrank_p=0.04, show_medians=False)) == ["Log-rank P = 0.040 (3 groups)"]
+    two = KMPanel(curves[:2], logrank_p=0.04, show_medians=False)
+    assert annotation_lines(two) == ["Log-rank P = 0.040"]
