@@ -12,7 +12,7 @@ round the shortest decimal representation of the float instead, so 2.675 -> 2.68
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -54,13 +54,12 @@ class Style:
     pct_sign_in_n_pct: bool = False
     nr: str = "NR"
     minus: str = "−"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any] | None) -> Style:
         """Build a style from the ``style:`` block of a study.yaml, rejecting unknown keys."""
         mapping = dict(mapping or {})
-        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        known = set(cls.__dataclass_fields__)
         unknown = sorted(set(mapping) - known)
         if unknown:
             raise FormatError(

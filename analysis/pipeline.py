@@ -220,7 +220,7 @@ def render_study(
     prov = provenance(root, store.inputs)
     alpha = float(config.get("statistics", {}).get("alpha", 0.05))
     say("rendering templates")
-    text, _ = render_manuscript(
+    text = render_manuscript(
         root / "templates", study_id, store, {"study": _study_context(config), "prov": prov}, alpha=alpha
     )
     shared = root / "templates" / "_shared"

@@ -234,7 +234,7 @@ class ResultsStore:
     def to_dict(self) -> dict[str, Any]:
         return {
             "study": self.study,
-            "style": {k: v for k, v in vars(self.style).items() if k != "extra"},
+            "style": dict(vars(self.style)),
             "inputs": dict(sorted(self.inputs.items())),
             "meta": self.meta,
             "values": {k: self.values[k].to_dict() for k in sorted(self.values)},

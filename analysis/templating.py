@@ -91,9 +91,6 @@ class Bound:
     def __str__(self) -> str:
         return self.span()
 
-    def __html__(self) -> str:  # pragma: no cover - autoescape is off, kept for safety
-        return self.span()
-
     def __repr__(self) -> str:
         return f"Bound({self.key}={self.raw!r})"
 
@@ -251,7 +248,6 @@ class Helpers:
         self.style = store.style
         self.alpha = alpha
         self.table_renderer = table_renderer
-        self.literals: list[str] = []
 
     # -- values -----------------------------------------------------------------------
     def digits(self, value: Bound, n: int) -> Bound:
@@ -297,7 +293,6 @@ class Helpers:
     def lit(self, text: str) -> str:
         """The explicit escape hatch for digits that are not numbers (``del(17p)``).
         Each use is listed by the lint, so a reviewer sees every one."""
-        self.literals.append(text)
         return text
 
     # -- tables and figures --------------------------------------------------------------
@@ -325,11 +320,11 @@ def render_manuscript(
     context: dict[str, Any],
     entry: str = "manuscript.qmd.j2",
     alpha: float = 0.05,
-) -> tuple[str, list[str]]:
+) -> str:
     """Render a study's entry template to Quarto markdown.
 
-    Returns the text and the list of literal escapes used. Raises :class:`TemplateError`
-    with ``template:line: message`` for any template problem.
+    Raises :class:`TemplateError` with ``template:line: message`` for any template problem
+    (the ``lit()`` escapes are listed by the lint, not here).
     """
     def to_markdown(table: dict[str, Any], style: Style) -> str:
         from analysis.tables.render import to_markdown as render_table
@@ -360,4 +355,4 @@ def render_manuscript(
         loc = f"{where}:{line}" if line else where
         message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
         raise TemplateError(f"{loc}: {message}") from None
-    return text, helpers.literals
+    return text

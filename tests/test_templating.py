@@ -27,7 +27,7 @@ def render(tmp_path: Path, body: str, **context) -> str:
     (tmp_path / "t").mkdir(exist_ok=True)
     (tmp_path / "_shared").mkdir(exist_ok=True)
     (tmp_path / "t" / "manuscript.qmd.j2").write_text(body, encoding="utf-8")
-    text, _ = render_manuscript(tmp_path, "t", store(), context)
+    text = render_manuscript(tmp_path, "t", store(), context)
     return text
 
 
@@ -107,7 +107,7 @@ def test_parts_of_composite_values_stay_bound(tmp_path):
     (tmp_path / "_shared").mkdir()
     (tmp_path / "t" / "manuscript.qmd.j2").write_text(
         "{{ table2.cr.ID.n }} ({{ table2.cr.ID.pct }}%) of {{ table2.cr.ID.N }}; {{ pfs.ci.ID.upper }}")
-    text, _ = render_manuscript(tmp_path, "t", s, {})
+    text = render_manuscript(tmp_path, "t", s, {})
     assert text == ('[13]{.val title="table2.cr.ID"} ([32.50]{.val title="table2.cr.ID"}%) of '
                     '[40]{.val title="table2.cr.ID"}; [NR]{.val title="pfs.ci.ID"}')
     (tmp_path / "t" / "manuscript.qmd.j2").write_text("{{ table2.cr.ID.mean }}")
@@ -126,5 +126,5 @@ def test_direction_compares_what_composite_values_mean(tmp_path):
     (tmp_path / "t" / "manuscript.qmd.j2").write_text(
         '{{ direction(ae.ID, ae.RD, "more", "less", "as") }} {{ direction(hr.a, hr.b, "higher", "lower", "equal") }} '
         '{{ direction(ae.ID, ae.ID, "more", "less", "as") }}')
-    text, _ = render_manuscript(tmp_path, "t", s, {})
+    text = render_manuscript(tmp_path, "t", s, {})
     assert text == "more lower as"
