@@ -385,28 +385,30 @@ def _try_transplant(draws: dict[str, _Draws]) -> _TxResult | None:
         scale = _bisect_scale(lambda s: km_median(*_efs(d, ot, oe, s, shape), strict=False), EFS_MEDIAN[g])
         return _efs(d, ot, oe, scale, shape)
 
+    def closest_to_target(fit: Callable[[str, float], tuple[np.ndarray, np.ndarray]], shapes: np.ndarray,
+                          igg: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The light-chain curve (over candidate shapes) whose log-rank P against IgG is nearest the
+        printed P; None when none is within tolerance."""
+        best = None
+        for shape in np.round(shapes, 2):
+            cand = fit("light_chain", float(shape))
+            gap = abs(logrank_p(*cand, *igg) - TARGET_P)
+            if best is None or gap < best[0]:
+                best = (gap, cand)
+        return None if best is None or best[0] > P_TOL else best[1]
+
     for g in ("IgG", "IgA"):
         os_[g] = fit_os(g, NON_CR_SHAPE_G["os"])
-    best = None
-    for shape in np.round(LC_SHAPES["os"], 2):
-        cand = fit_os("light_chain", float(shape))
-        p = logrank_p(*cand, *os_["IgG"])
-        if best is None or abs(p - TARGET_P) < best[0]:
-            best = (abs(p - TARGET_P), cand)
-    if best is None or best[0] > P_TOL:
+    lc = closest_to_target(fit_os, LC_SHAPES["os"], os_["IgG"])
+    if lc is None:
         return None
-    os_["light_chain"] = best[1]
+    os_["light_chain"] = lc
     for g in ("IgG", "IgA"):
         efs[g] = fit_efs(g, NON_CR_SHAPE_G["prog"])
-    best = None
-    for shape in np.round(LC_SHAPES["prog"], 2):
-        cand = fit_efs("light_chain", float(shape))
-        p = logrank_p(*cand, *efs["IgG"])
-        if best is None or abs(p - TARGET_P) < best[0]:
-            best = (abs(p - TARGET_P), cand)
-    if best is None or best[0] > P_TOL:
+    lc = closest_to_target(fit_efs, LC_SHAPES["prog"], efs["IgG"])
+    if lc is None:
         return None
-    efs["light_chain"] = best[1]
+    efs["light_chain"] = lc
     for g in TX_N:
         try:
             ok = _rounds_to(km_median(*os_[g]), OS_MEDIAN[g])
