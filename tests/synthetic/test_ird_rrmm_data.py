@@ -27,6 +27,7 @@ from analysis.stats.meta import generic_from_ci, mantel_haenszel_or
 from analysis.stats.survival import kaplan_meier, logrank, median_survival
 from analysis.study import load_study
 from analysis.synthetic import ird_rrmm
+from tests.synthetic.published_keys import lookup
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "ird_rrmm"
@@ -58,7 +59,7 @@ def test_seed_in_study_yaml_is_the_generator_seed() -> None:
 
 # ---------------------------------------------------------------- computations behind the keys
 # Keys are those of build/ird_rrmm/results.json (the analysis's own names). A count with a percentage is stored
-# as "<key>#n" and "<key>#pct", a composite value as "<key>#<field>"; ``_lookup`` picks one the way the audit does.
+# as "<key>#n" and "<key>#pct", a composite value as "<key>#<field>"; ``lookup`` picks one the way the audit does.
 def _orr_set(frames: dict[str, pd.DataFrame]) -> set[str]:
     config = yaml.safe_load((DATA / "study.yaml").read_text(encoding="utf-8"))
     return set(config["statistics"]["response"]["orr_categories"])
@@ -174,16 +175,6 @@ def _number(text: str) -> tuple[Decimal, int]:
     return Decimal(text), len(text.split(".")[1]) if "." in text else 0
 
 
-def _lookup(entry: dict, computed: dict[str, float]) -> str:
-    """The recomputed value the audit compares with ``entry``: its ``field``, or for a count with a
-    percentage the percentage when the printed number has decimals and the count otherwise."""
-    key = entry["key"]
-    if entry.get("field"):
-        return f"{key}#{entry['field']}"
-    if f"{key}#n" in computed:
-        return f"{key}#pct" if "." in str(entry["printed"]) else f"{key}#n"
-    return key
-
 
 def _protocol_checks(config: dict, tx: pd.DataFrame) -> dict[str, Callable[[], bool]]:
     """Reproducible entries that are not plain numbers: checked against study.yaml or the data."""
@@ -227,7 +218,7 @@ def test_every_reproducible_value(frames: dict[str, pd.DataFrame], published: li
             if not checks[key]():
                 failures.append(f"{key}: check failed")
             continue
-        name = _lookup(entry, computed)
+        name = lookup(entry, computed)
         if not entry["reproducible"]:
             assert entry.get("note"), f"{key}: a non-reproducible entry needs a note"
             if name in computed:  # the audit must really see a difference

@@ -28,6 +28,7 @@ from analysis.stats.survival import kaplan_meier, logrank, median_follow_up, med
 from analysis.stats.ttest import paired_t, student_t
 from analysis.study import load_study
 from analysis.synthetic import ixazomib_ndmm
+from tests.synthetic.published_keys import lookup
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "ixazomib_ndmm"
@@ -49,7 +50,7 @@ def published() -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------- computations behind the keys
 # Keys are those of build/ixazomib_ndmm/results.json. A count with a percentage is stored as "<key>#n"
-# and "<key>#pct", a mean (SD) as "<key>#mean" and "<key>#sd"; ``_lookup`` picks one the way the audit does.
+# and "<key>#pct", a mean (SD) as "<key>#mean" and "<key>#sd"; ``lookup`` picks one the way the audit does.
 def _two_by_two(yes: dict[str, int]) -> list[list[int]]:
     return [[yes[a], 40 - yes[a]] for a in ARMS]
 
@@ -141,16 +142,6 @@ def _computed(patients: pd.DataFrame, aes: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def _lookup(entry: dict[str, Any], computed: dict[str, float]) -> str:
-    """The recomputed value the audit compares with ``entry``: its ``field``, or for a count with a
-    percentage the percentage when the printed number has decimals and the count otherwise."""
-    key = entry["key"]
-    if entry.get("field"):
-        return f"{key}#{entry['field']}"
-    if f"{key}#n" in computed:
-        return f"{key}#pct" if "." in str(entry["printed"]) else f"{key}#n"
-    return key
-
 
 def _matches(entry: dict[str, Any], value: float) -> bool:
     """As the audit compares: at the printed decimals, "<0.001" style for bounded P values."""
@@ -184,7 +175,7 @@ def test_every_reproducible_value_matches(published: list[dict[str, Any]], compu
     for v in published:
         if not v["reproducible"]:
             continue
-        name = _lookup(v, computed)
+        name = lookup(v, computed)
         assert name in computed, f"no computation for {name}"
         checked += 1
         if not _matches(v, computed[name]):
@@ -197,7 +188,7 @@ def test_unreproducible_values_really_differ(published: list[dict[str, Any]], co
     """The audit must be able to show each of these: the data give something else."""
     for v in published:
         if not v["reproducible"]:
-            name = _lookup(v, computed)
+            name = lookup(v, computed)
             assert name in computed, f"{name}: every printed number has a computed counterpart"
             assert not _matches(v, computed[name]), name
 
