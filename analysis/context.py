@@ -181,8 +181,11 @@ class StudyContext:
         """Patients in all (``<key>.total``) and per arm (``<key>.<arm>``)."""
         frame = self.frame
         self.value(f"{key}.total", len(frame), "int", test="count")
+        from analysis.tables.model import key_segment
+
         for arm in self.arms:
-            self.value(f"{key}.{arm.code}", int((frame[self.by] == arm.code).sum()), "int", test="count")
+            count = int((frame[self.by].astype("string") == arm.code).sum())
+            self.value(f"{key}.{key_segment(arm.code)}", count, "int", test="count")
 
     # -- tables -------------------------------------------------------------------------
     def add_table(self, table: Table) -> Table:

@@ -12,12 +12,14 @@ Jinja comments are ``{## ... ##}`` so they never clash with Quarto labels (``{#t
 from __future__ import annotations
 
 import difflib
+import re
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.ext import Extension
 from jinja2.sandbox import SandboxedEnvironment
 
 from analysis.errors import TemplateError
@@ -106,6 +108,21 @@ def _comparable(raw: Any) -> float | None:
                 return raw[field]
         return None
     return raw if isinstance(raw, (int, float)) else None
+
+
+def _shown(x: Bound | float) -> float | None:
+    """The number a reader sees: a plain number as it is, a bound value by its printed text
+    (the percentage of an n (%), the estimate of a ratio, the median of a median (CI))."""
+    if not isinstance(x, Bound):
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            raise TemplateError(f"cannot compare {x!r}: expected a value or a number")
+        return float(x)
+    part = {"n_pct": "pct", "mean_sd": "mean", "median_ci": "median", "ratio_ci": "estimate"}.get(x.kind)
+    text = getattr(x, part).text if part else x.text
+    try:
+        return float(text.replace("\u2212", "-"))
+    except ValueError:  # "<0.001", "NR": the raw number decides
+        return _comparable(x.raw)
 
 
 def _part_raw(raw: dict[str, Any], part: str) -> Any:
@@ -207,10 +224,36 @@ class KeyUndefined(jinja2.StrictUndefined):
         return msg
 
 
+# A block tag closing a line of prose (``...arms.{% endif %}``): trim_blocks would eat its newline
+# and glue the line's last word to the next line's first.
+_PROSE_THEN_TAG = re.compile(r"^(?P<line>[^\n]*?\S[^\n]*?[^-]%\})\n", re.MULTILINE)
+_TAG = re.compile(r"\{%.*?%\}")
+
+
+class KeepProseNewlines(Extension):
+    """``trim_blocks`` only where a block tag stands alone on its line.
+
+    Jinja's ``trim_blocks`` removes the newline after every block tag; that is right for a tag
+    on its own line, but after a line of prose ending in ``{% endif %}`` it joins two words of
+    the manuscript. This doubles the newline of such lines, so exactly one survives.
+    """
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        def keep(match: re.Match[str]) -> str:
+            line = match.group("line")
+            start = line.rfind("{%")
+            own_tag = start != -1 and "%}" not in line[start:-2]  # not the end of a multi-line tag
+            prose = _TAG.sub("", line).strip()
+            return line + ("\n\n" if own_tag and prose else "\n")
+
+        return _PROSE_THEN_TAG.sub(keep, source)
+
+
 def make_environment(search_path: list[Path]) -> SandboxedEnvironment:
     """The strict, sandboxed environment shared by every study's templates."""
     env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
+        extensions=[KeepProseNewlines],
         undefined=KeyUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -269,19 +312,40 @@ class Helpers:
             raise TemplateError(f"`{value.key}` is not a P value (kind {value.kind!r})")
         return value.raw < self.alpha
 
-    def differs(self, p: Bound, yes: str, no: str) -> str:
-        """Pick the wording by the test's result and cite its P value."""
-        return f"{yes if self.significant(p) else no} ({self.pval(p)})"
+    def differs(self, p: Bound, yes: str, no: str, cite: bool = True) -> str:
+        """Pick the wording by the test's result and cite its P value: ``yes (P = 0.032)``;
+        ``cite=False`` leaves the P value out (as :meth:`wording`)."""
+        words = yes if self.significant(p) else no
+        return f"{words} ({self.pval(p)})" if cite else words
 
-    def direction(self, a: Bound, b: Bound, more: str, less: str, same: str) -> str:
-        """Compare two raw values: ``more`` if a > b, ``less`` if a < b, else ``same``.
-        Values that print alike count as the same (a reader cannot see the difference)."""
-        if a.text == b.text:
-            return same
-        x, y = _comparable(a.raw), _comparable(b.raw)
+    def wording(self, p: Bound, yes: str, no: str) -> str:
+        """Pick the wording by the test's result without citing the P value."""
+        return self.differs(p, yes, no, cite=False)
+
+    def direction(self, a: Bound | float, b: Bound | float, more: str, less: str, same: str) -> str:
+        """Compare two values: ``more`` if a > b, ``less`` if a < b, else ``same``.
+
+        Either may be a plain number (a threshold: ``direction(hr, 1, "higher", "lower",
+        "equal")``). Values that print alike count as the same (a reader cannot see the
+        difference); a value compared with a threshold is taken as printed (an n (%) by its
+        percentage, a ratio by its estimate)."""
+        if isinstance(a, Bound) and isinstance(b, Bound):
+            if a.text == b.text:
+                return same
+            x, y = _comparable(a.raw), _comparable(b.raw)
+        else:
+            x, y = _shown(a), _shown(b)
         if x is None or y is None:
             return same
         return more if x > y else less if x < y else same
+
+    def duration(self, value: Bound, unit: str) -> str:
+        """A median time with its unit ("30.03 months"), or "not reached" when it was not."""
+        raw = value.raw.get("median") if isinstance(value.raw, dict) else value.raw
+        if raw is None or raw == self.style.nr:
+            return value.span("not reached")
+        number = value.median if value.kind == "median_ci" else value
+        return f"{number} {unit}"
 
     def and_list(self, items: Any, conj: str = "and") -> str:
         """"1, 8 and 15" from a group of values, each printed bound."""
@@ -334,13 +398,13 @@ def render_manuscript(
     env = make_environment([templates_root / study_id, templates_root / "_shared"])
     helpers = Helpers(store, alpha, to_markdown)
     names = build_namespaces(store)
-    for fn in ("digits", "month_year", "pval", "and_list"):
+    for fn in ("digits", "month_year", "pval", "and_list", "duration"):
         env.filters[fn] = getattr(helpers, fn)
     env.tests["significant"] = helpers.significant
     globals_ = {
         "table": helpers.table, "figure": helpers.figure, "pval": helpers.pval,
         "differs": helpers.differs, "direction": helpers.direction, "lit": helpers.lit,
-        "and_list": helpers.and_list,
+        "and_list": helpers.and_list, "wording": helpers.wording, "duration": helpers.duration,
     }
     clash = sorted(set(names) & (set(globals_) | set(context)))
     if clash:

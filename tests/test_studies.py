@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from analysis.pipeline import build
 from analysis.results import ResultsStore
-from analysis.study import discover_studies
+from analysis.study import discover_studies, load_config
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.e2e
@@ -26,6 +26,10 @@ def copy_study(root: Path, study: str) -> Path:
     shutil.copytree(REPO / "data" / study, root / "data" / study)
     shutil.copytree(REPO / "templates" / study, root / "templates" / study)
     shutil.copytree(REPO / "templates" / "_shared", root / "templates" / "_shared")
+    script = load_config(REPO, study).get("script")  # a study made by `new` names its script
+    if script:
+        (root / script).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / script, root / script)
     return root
 
 
