@@ -203,6 +203,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv``); returns the exit status."""
     parser = make_parser()
     args = parser.parse_args(argv)
     try:

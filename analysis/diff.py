@@ -16,12 +16,14 @@ __all__ = ["ValueChange", "diff_results"]
 
 @dataclass(frozen=True)
 class ValueChange:
+    """A value that differs between two builds: its key and old and new formatted text."""
     key: str
     old: str | None  # formatted text, None when the key is new
     new: str | None  # formatted text, None when the key was removed
 
     @property
     def kind(self) -> str:
+        """``added``, ``removed`` or ``changed``."""
         return "added" if self.old is None else "removed" if self.new is None else "changed"
 
 

@@ -82,10 +82,8 @@ def infer_column(name: str, values: Sequence[str | None]) -> dict[str, Any]:
 
     Integers, numbers and ISO dates get their type and observed ``min``/``max``; text with at
     most :data:`MAX_LEVELS` distinct, repeated values is a ``category`` with its levels in order;
-    other text is a ``string``. ``nullable`` is true when a cell is empty.
-
-    >>> infer_column("sex", ["F", "M", None, "F"])["allowed"]
-    ['F', 'M']
+    other text is a ``string``. ``nullable`` is true when a cell is empty: the cells
+    ``"F", "M", None, "F"`` of ``sex`` give a nullable category with the levels F and M.
     """
     present = [v for v in values if v is not None]
     spec: dict[str, Any] = {"name": name, "label": _label(name)}

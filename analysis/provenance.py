@@ -44,6 +44,7 @@ def git_state(root: Path) -> dict[str, Any]:
 
 
 def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages a build used, by name."""
     out = {"python": platform.python_version()}
     for name in _PACKAGES:
         try:

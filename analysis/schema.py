@@ -47,6 +47,7 @@ class ColumnSpec:
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], where: str) -> ColumnSpec:
+        """A column from its study.yaml entry, refusing unknown settings and bad types."""
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
@@ -102,6 +103,7 @@ class DatasetSpec:
 
     @classmethod
     def from_mapping(cls, name: str, data: dict[str, Any], where: str) -> DatasetSpec:
+        """A dataset from its study.yaml entry (``file``, ``columns``, keys)."""
         if not isinstance(data, dict) or "file" not in data or "columns" not in data:
             raise ConfigError(f"{where}: dataset `{name}` needs `file` and `columns`")
         cols = tuple(ColumnSpec.from_mapping(c, f"{where}, dataset `{name}`") for c in data["columns"])
@@ -123,6 +125,7 @@ class DatasetSpec:
         )
 
     def column(self, name: str) -> ColumnSpec:
+        """The column named ``name`` (KeyError when there is none)."""
         for c in self.columns:
             if c.name == name:
                 return c

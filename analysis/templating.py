@@ -26,7 +26,7 @@ from analysis.errors import TemplateError
 from analysis.formatting import PARTS, Style, fmt_month_year, fmt_p_phrase, format_part, format_value
 from analysis.results import ResultsStore, Value
 
-__all__ = ["Bound", "Namespace", "make_environment", "render_manuscript"]
+__all__ = ["Bound", "Namespace", "make_environment", "render_manuscript", "render_text"]
 
 COMMENT_START, COMMENT_END = "{##", "##}"
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\*_[]<>`#|^~$"})
@@ -54,22 +54,27 @@ class Bound:
 
     @property
     def key(self) -> str:
+        """The dotted key of the value."""
         return self._value.key
 
     @property
     def raw(self) -> Any:
+        """The raw number (or mapping) behind the text."""
         return self._value.raw if self._raw is Bound._NO_RAW else self._raw
 
     @property
     def kind(self) -> str:
+        """The value's format kind (``p``, ``n_pct``, ...)."""
         return self._value.kind
 
     @property
     def digits(self) -> int | None:
+        """The value's decimals, if set."""
         return self._value.digits
 
     @property
     def text(self) -> str:
+        """The plain formatted text (no span)."""
         return self._text if self._text is not None else self._value.text(self._style)
 
     def __getattr__(self, name: str) -> Bound:
@@ -87,6 +92,7 @@ class Bound:
 
     def span(self, text: str | None = None) -> str:
         # text values (names, rules) carry their key too, but are not styled as numbers
+        """The pandoc span carrying the key, around ``text`` (default: the value's own text)."""
         cls = ".val .val-text" if self.kind in ("text", "date") else ".val"
         return f'[{md_escape(self.text if text is None else text)}]{{{cls} title="{self.key}"}}'
 
@@ -141,6 +147,7 @@ class Namespace:
 
     @property
     def prefix(self) -> str:
+        """The key prefix of this group (``pfs``)."""
         return self._prefix
 
     def __getattr__(self, name: str) -> Any:
@@ -158,6 +165,7 @@ class Namespace:
         return str(name) in self._children
 
     def names(self) -> list[str]:
+        """The names of the group's members, in order."""
         return _ordered(self._children)
 
     def __iter__(self) -> Iterator[Any]:
@@ -377,6 +385,50 @@ class Helpers:
         return f"\n\n![{caption or fig.caption}]({path}){{#{fig_id} width={width or fig.width}{alt}}}\n\n"
 
 
+_SPAN = re.compile(r'\[((?:[^\]\\]|\\.)*)\]\{\.val[^}]*\}')
+
+
+def render_text(source: str, store: ResultsStore, alpha: float = 0.05, plain: bool = False,
+                context: dict[str, Any] | None = None) -> str:
+    """Render one template string against a results store, with every helper of the manuscript.
+
+    For trying a sentence (in a notebook, in the docs): ``plain=True`` prints each bound value as
+    its text instead of the span that carries its key.
+
+    >>> render_text('{{ differs(p.x, "differed", "did not differ") }}', store, plain=True)  # doctest: +SKIP
+    'differed (*P* = 0.032)'
+    """
+    def to_markdown(table: dict[str, Any], style: Style) -> str:
+        from analysis.tables.render import to_markdown as render_table
+
+        return render_table(table, style)
+
+    env = make_environment([])
+    _install_helpers(env, Helpers(store, alpha, to_markdown))
+    try:
+        text = env.from_string(source).render(**build_namespaces(store), **(context or {}))
+    except (jinja2.TemplateError, TemplateError, TypeError, ValueError, AttributeError) as exc:
+        message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
+        raise TemplateError(f"<string>: {message}") from None
+    if plain:
+        text = _SPAN.sub(lambda m: re.sub(r"\\(.)", r"\1", m.group(1)), text)
+    return text
+
+
+def _install_helpers(env: SandboxedEnvironment, helpers: Helpers) -> dict[str, Any]:
+    """Register the filters, tests and globals templates may use; returns the globals."""
+    for fn in ("digits", "month_year", "pval", "and_list", "duration"):
+        env.filters[fn] = getattr(helpers, fn)
+    env.tests["significant"] = helpers.significant
+    globals_ = {
+        "table": helpers.table, "figure": helpers.figure, "pval": helpers.pval,
+        "differs": helpers.differs, "direction": helpers.direction, "lit": helpers.lit,
+        "and_list": helpers.and_list, "wording": helpers.wording, "duration": helpers.duration,
+    }
+    env.globals.update(globals_)
+    return globals_
+
+
 def render_manuscript(
     templates_root: Path,
     study_id: str,
@@ -398,18 +450,10 @@ def render_manuscript(
     env = make_environment([templates_root / study_id, templates_root / "_shared"])
     helpers = Helpers(store, alpha, to_markdown)
     names = build_namespaces(store)
-    for fn in ("digits", "month_year", "pval", "and_list", "duration"):
-        env.filters[fn] = getattr(helpers, fn)
-    env.tests["significant"] = helpers.significant
-    globals_ = {
-        "table": helpers.table, "figure": helpers.figure, "pval": helpers.pval,
-        "differs": helpers.differs, "direction": helpers.direction, "lit": helpers.lit,
-        "and_list": helpers.and_list, "wording": helpers.wording, "duration": helpers.duration,
-    }
+    globals_ = _install_helpers(env, helpers)
     clash = sorted(set(names) & (set(globals_) | set(context)))
     if clash:
         raise TemplateError(f"result key group(s) {clash} clash with template helper names; rename the keys")
-    env.globals.update(globals_)
     try:
         template = env.get_template(entry)
         text = template.render(**names, **context)

@@ -121,6 +121,7 @@ class CrossTab:
     n_missing: int
 
     def as_array(self) -> np.ndarray:
+        """The counts as a 2-D array (rows by columns)."""
         return np.array(self.counts, dtype=np.int64)
 
 

@@ -56,6 +56,7 @@ class Variable:
 
     @property
     def slug(self) -> str:
+        """The key segment of the variable (``key`` or the column, slugified)."""
         return self.key or slugify(self.column)
 
     @classmethod
