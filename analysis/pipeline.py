@@ -22,7 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from analysis.checklist import Manuscript, check_checklist, check_word_limits, count_words
 from analysis.errors import AnalysisError, ConfigError, LintError, ResultsError
+from analysis.frontmatter import front_matter_yaml, load_front_matter
 from analysis.lint import lint_paths, template_files
 from analysis.outputs import staged_dir, write_text_atomic
 from analysis.provenance import provenance
@@ -219,10 +221,24 @@ def render_study(
     store = ResultsStore.from_json(results_file.read_text(encoding="utf-8"))
     prov = provenance(root, store.inputs)
     alpha = float(config.get("statistics", {}).get("alpha", 0.05))
+    where = f"data/{study_id}/study.yaml"
+    front = load_front_matter(config, where)
+    context = {"study": _study_context(config), "prov": prov, "front": front.context(),
+               "front_yaml": front_matter_yaml(front)}
     say("rendering templates")
-    text = render_manuscript(
-        root / "templates", study_id, store, {"study": _study_context(config), "prov": prov}, alpha=alpha
-    )
+    # Two passes: the word counts are taken from the first rendering (they stand outside the
+    # abstract and the main text, so printing them does not change them).
+    text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
+    counts = count_words(text)
+    check_word_limits(counts, config, where)
+    items = check_checklist(Manuscript(config, front, store, text), where)
+    if items:
+        say(f"checklist {config['checklist']}: all {len(items)} checked items present")
+    journal = config.get("journal") or {}
+    context["words"] = {"abstract": counts.abstract, "main": counts.main,
+                        "abstract_limit": journal.get("abstract_words"), "main_limit": journal.get("main_words")}
+    text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
+    say(f"words: abstract {counts.abstract}, main text {counts.main}")
     shared = root / "templates" / "_shared"
     final = root / "report" / study_id
     with staged_dir(final) as stage:
