@@ -30,6 +30,7 @@ from analysis.render import FORMATS, render
 from analysis.results import ResultsStore
 from analysis.study import Study, load_config, load_study
 from analysis.templating import render_manuscript
+from analysis.trail import bind_table_sources, check_spans, check_trail
 
 __all__ = ["Progress", "analyse", "build", "lint", "render_study"]
 
@@ -138,6 +139,7 @@ def run_analysis(study: Study) -> ResultsStore:
 
         add_audit(store, load_published(published))
         store.inputs["published.yaml"] = sha256_file(published)
+    bind_table_sources(store)
     return store
 
 
@@ -223,6 +225,8 @@ def render_study(
     text = render_manuscript(
         root / "templates", study_id, store, {"study": _study_context(config), "prov": prov}, alpha=alpha
     )
+    say("checking the paper trail")
+    check_trail(store, text)
     shared = root / "templates" / "_shared"
     final = root / "report" / study_id
     with staged_dir(final) as stage:
@@ -235,6 +239,8 @@ def render_study(
             shutil.copy2(own if own.exists() else shared / name, stage / name)
         write_text_atomic(stage / "manuscript.qmd", text)
         render(stage / "manuscript.qmd", shared, formats, engine, prov["epoch"], say)
+        if "html" in formats:
+            check_spans(stage / "manuscript.html", store)
         typ = stage / "manuscript.typ"
         if typ.exists():
             typ.unlink()
