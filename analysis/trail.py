@@ -18,6 +18,7 @@ files. This module makes those claims true and then checks them:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import html.parser
 import re
@@ -219,10 +220,8 @@ def _renderings(value: Value, part: str | None, store: ResultsStore) -> set[str]
         except (ValueError, TypeError, KeyError):
             continue
     if value.kind == "date" and not part:
-        try:
+        with contextlib.suppress(ValueError):
             out.add(fmt_month_year(value.raw))
-        except ValueError:
-            pass
     return {_normal(t) for t in out}
 
 
