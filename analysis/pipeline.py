@@ -28,6 +28,7 @@ from analysis.provenance import provenance
 from analysis.render import FORMATS, RenderOptions, normalise_formats, output_name, render
 from analysis.results import ResultsStore
 from analysis.study import Study, load_config, load_study
+from analysis.trail import bind_table_sources, check_spans, check_trail
 
 __all__ = ["Progress", "analyse", "build", "lint", "render_study"]
 
@@ -149,6 +150,7 @@ def run_analysis(study: Study) -> ResultsStore:
 
         add_audit(store, load_published(published))
         store.inputs["published.yaml"] = sha256_file(published)
+    bind_table_sources(store)
     return store
 
 
@@ -261,6 +263,8 @@ def render_study(
                         "abstract_limit": journal.get("abstract_words"), "main_limit": journal.get("main_words")}
     text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
     say(f"words: abstract {counts.abstract}, main text {counts.main}")
+    say("checking the paper trail")
+    check_trail(store, text)
     shared = root / "templates" / "_shared"
     final = root / "report" / study_id
     with staged_dir(final) as stage:
@@ -273,6 +277,8 @@ def render_study(
             shutil.copy2(own if own.exists() else shared / name, stage / name)
         write_text_atomic(stage / "manuscript.qmd", text)
         render(stage / "manuscript.qmd", shared, formats, engine, prov["epoch"], say, _render_options(config))
+        if "html" in formats:
+            check_spans(stage / "manuscript.html", store)
         typ = stage / "manuscript.typ"
         if typ.exists():
             typ.unlink()
