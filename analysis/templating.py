@@ -336,15 +336,12 @@ class Helpers:
         """Compare two values: ``more`` if a > b, ``less`` if a < b, else ``same``.
 
         Either may be a plain number (a threshold: ``direction(hr, 1, "higher", "lower",
-        "equal")``). Values that print alike count as the same (a reader cannot see the
-        difference); a value compared with a threshold is taken as printed (an n (%) by its
-        percentage, a ratio by its estimate)."""
-        if isinstance(a, Bound) and isinstance(b, Bound):
-            if a.text == b.text:
-                return same
-            x, y = _comparable(a.raw), _comparable(b.raw)
-        else:
-            x, y = _shown(a), _shown(b)
+        "equal")``). A value is compared as printed, so values that print alike count as the
+        same (a reader cannot see the difference): an n (%) by its percentage, a mean ± SD by
+        its mean, a median (CI) by its median, a ratio (CI) by its estimate."""
+        if isinstance(a, Bound) and isinstance(b, Bound) and a.text == b.text:
+            return same
+        x, y = _shown(a), _shown(b)
         if x is None or y is None:
             return same
         return more if x > y else less if x < y else same
