@@ -11,42 +11,96 @@ the published report.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from analysis.errors import RenderError
 
-__all__ = ["ENGINES", "FORMATS", "pandoc_path", "pandoc_version", "render", "typst_version"]
+__all__ = ["ENGINES", "FORMATS", "SAFE_LINKS_FILTER", "pandoc_path", "pandoc_version", "quarto_version", "render",
+           "typst_version"]
 
 ENGINES = ("embedded", "quarto")
 FORMATS = ("html", "pdf", "docx")
-_READER = "markdown+fenced_divs+bracketed_spans+grid_tables+pipe_tables+yaml_metadata_block+implicit_figures"
+# The generated source is read as markdown WITHOUT raw HTML, raw attributes (`x`{=html}) and
+# raw TeX: a string that slipped through escaping still cannot become live markup.
+_READER = ("markdown-raw_html-raw_attribute-raw_tex"
+           "+fenced_divs+bracketed_spans+grid_tables+pipe_tables+yaml_metadata_block+implicit_figures")
+#: Lua filter run first by every pandoc call: refuses unsafe link and image targets.
+SAFE_LINKS_FILTER = "safe-links.lua"
 
 
 def pandoc_path() -> str:
-    """The pandoc executable of the pypandoc-binary wheel."""
+    """The pandoc executable inside the pypandoc-binary wheel, and never another one.
+
+    pypandoc itself may prefer a pandoc found on PATH (or named by ``PYPANDOC_PANDOC``),
+    whose version and output differ; the build always runs the wheel's own binary.
+    """
     try:
         import pypandoc
     except ImportError:  # pragma: no cover - a dependency
         raise RenderError("pypandoc-binary is not installed: run `make report` to install it") from None
+    exe = Path(pypandoc.__file__).resolve().parent / "files" / ("pandoc.exe" if os.name == "nt" else "pandoc")
+    if not exe.is_file():
+        raise RenderError(
+            f"the pandoc binary of the pypandoc-binary wheel is missing ({exe}); pypandoc without its "
+            "binary is installed: run `pip install --force-reinstall pypandoc-binary`"
+        )
+    return str(exe)
+
+
+@functools.cache
+def _pandoc_version(exe: str) -> str:
     try:
-        return pypandoc.get_pandoc_path()
-    except OSError as exc:  # pragma: no cover
-        raise RenderError(f"pandoc not found: {exc}") from None
+        proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RenderError(f"cannot run {exe} --version: {exc}") from None
+    first = proc.stdout.splitlines()[0] if proc.stdout else ""
+    if proc.returncode != 0 or not first.startswith("pandoc"):
+        raise RenderError(f"{exe} --version gave no version (exit {proc.returncode}): {proc.stderr.strip()}")
+    return first.split()[-1]
 
 
 def pandoc_version() -> str:
-    import pypandoc
+    """The version printed by ``--version`` of the pandoc binary the build runs (e.g. ``3.9``)."""
+    return _pandoc_version(pandoc_path())
 
-    return pypandoc.get_pandoc_version()
 
-
+@functools.cache
 def typst_version() -> str:
-    from importlib.metadata import version
+    """The typst compiler's own version (its ``sys.version``), which is not the version of the
+    ``typst`` Python wheel that bundles it (wheel 0.15.2 ships compiler 0.15.1)."""
+    try:
+        import typst
+    except ImportError:  # pragma: no cover - a dependency
+        raise RenderError("the typst wheel is not installed: run `make report` to install it") from None
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "version.typ"
+        probe.write_text("#metadata(str(sys.version)) <version>\n", encoding="utf-8")
+        try:
+            found = json.loads(typst.query(str(probe), "<version>", field="value", one=True, root=tmp))
+        except Exception as exc:  # typst raises its own error type
+            raise RenderError(f"cannot ask typst for its version: {exc}") from None
+    return str(found)
 
-    return version("typst")
+
+@functools.cache
+def quarto_version() -> str:
+    """``quarto --version`` of the quarto executable on PATH (the ``quarto`` engine)."""
+    exe = shutil.which("quarto")
+    if exe is None:
+        raise RenderError("no `quarto` executable on PATH")
+    try:
+        proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RenderError(f"cannot run {exe} --version: {exc}") from None
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise RenderError(f"{exe} --version gave no version (exit {proc.returncode})")
+    return proc.stdout.strip().splitlines()[0]
 
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
@@ -59,13 +113,13 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
         raise RenderError(f"{what} reported problems:\n" + "\n".join(warnings))
 
 
-def _pandoc_common(shared: Path) -> list[str]:
-    return [
-        "--from", _READER,
-        "--lua-filter", str(shared / "crossref.lua"),
-        "--citeproc",
-        "--resource-path", ".",
-    ]
+def _pandoc_common(shared: Path, *filters: str) -> list[str]:
+    """Reader, filters (the link check first, then cross-references, then ``filters``),
+    citations; resources (figures) are read only from the staging folder, the working directory."""
+    args = ["--from", _READER]
+    for name in (SAFE_LINKS_FILTER, "crossref.lua", *filters):
+        args += ["--lua-filter", str(shared / name)]
+    return [*args, "--citeproc", "--resource-path", "."]
 
 
 def render_html(qmd: Path, out: Path, shared: Path, env: dict[str, str]) -> None:
@@ -79,24 +133,26 @@ def render_html(qmd: Path, out: Path, shared: Path, env: dict[str, str]) -> None
 
 def render_docx(qmd: Path, out: Path, shared: Path, env: dict[str, str]) -> None:
     """DOCX with real Word tables; figures as PNG."""
-    cmd = [pandoc_path(), qmd.name, "--lua-filter", str(shared / "docx-png.lua"),
-           *_pandoc_common(shared), "--to", "docx", "--output", str(out)]
+    cmd = [pandoc_path(), qmd.name, *_pandoc_common(shared, "docx-png.lua"), "--to", "docx",
+           "--output", str(out)]
     _run(cmd, qmd.parent, env, "pandoc (DOCX)")
 
 
 def render_pdf(qmd: Path, out: Path, shared: Path, env: dict[str, str]) -> None:
     """PDF through pandoc's typst writer and the typst wheel."""
     typ = qmd.with_suffix(".typ")
-    cmd = [pandoc_path(), qmd.name, "--lua-filter", str(shared / "typst-divs.lua"),
-           *_pandoc_common(shared), "--to", "typst", "--standalone",
+    cmd = [pandoc_path(), qmd.name, *_pandoc_common(shared, "typst-divs.lua"), "--to", "typst", "--standalone",
            "--template", str(shared / "manuscript.typ"), "--output", typ.name]
     _run(cmd, qmd.parent, env, "pandoc (typst)")
     try:
         import typst
     except ImportError:  # pragma: no cover - a dependency
         raise RenderError("the typst wheel is not installed: run `make report` to install it") from None
+    # the PDF's creation date is the build date, so two builds give the same bytes
+    epoch = env.get("SOURCE_DATE_EPOCH")
     try:
-        typst.compile(str(typ), output=str(out), root=str(qmd.parent))
+        typst.compile(str(typ), output=str(out), root=str(qmd.parent),
+                      timestamp=int(epoch) if epoch else None)
     except Exception as exc:  # typst raises its own error type with the source location
         raise RenderError(f"typst failed on {typ.name}: {exc}") from None
 
