@@ -44,7 +44,8 @@ def md_escape(text: str) -> str:
     """
     if isinstance(text, Markdown):
         return text
-    out = _NEWLINES.sub(" ", str(text)).translate(_MD_SPECIAL)
+    # leading blanks could start an indented code block: inline text does not need them
+    out = _NEWLINES.sub(" ", str(text)).lstrip(" \t").translate(_MD_SPECIAL)
     return _LEADING_MARKER.sub(_escape_marker, out)
 
 

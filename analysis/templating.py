@@ -258,8 +258,12 @@ def check_template_links(folders: list[Path], templates_root: Path) -> None:
                     continue
                 target = path.resolve()
                 if not target.is_relative_to(base):
+                    try:  # the link's own name, not where it points
+                        shown = str(path.relative_to(templates_root.parent))
+                    except ValueError:
+                        shown = str(path)
                     raise ConfigError(
-                        f"{_relative(str(path), templates_root)}: a symlink to {target}, outside "
+                        f"{shown}: a symlink to {target}, outside "
                         f"{templates_root.name}/; template folders may link only to files inside "
                         f"{templates_root.name}/ (replace the link with a copy of the file)"
                     )
