@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from analysis.formatting import Style
+
+if TYPE_CHECKING:  # pandas costs ~0.5 s to import: `list` and `lint` must not pay it
+    import pandas as pd
 
 __all__ = ["Arm", "Study", "discover_studies", "load_config", "load_study"]
 
@@ -67,17 +68,16 @@ def discover_studies(root: Path) -> list[str]:
 
 def load_config(root: Path, study_id: str) -> dict[str, Any]:
     """Read and check the top level of ``data/<study>/study.yaml``."""
-    import yaml
-
     from analysis.errors import ConfigError
+    from analysis.yamlio import YAMLError, safe_load
 
     path = root / "data" / study_id / STUDY_FILE
     if not path.is_file():
         known = discover_studies(root)
         raise ConfigError(f"Unknown study `{study_id}`: {path} does not exist. Known studies: {known}")
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+        config = safe_load(path.read_text(encoding="utf-8"))
+    except YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
