@@ -16,7 +16,8 @@ import yaml
 
 from analysis.errors import ConfigError, RenderError
 from analysis.markup import Markdown, code_span, md_attr, md_escape, spreadsheet_safe, yaml_quote, yaml_value
-from analysis.render import _READER, SAFE_LINKS_FILTER, pandoc_path, render_html
+from analysis.render import _READER, SAFE_LINKS_FILTER, pandoc_path
+from analysis.render import render as render_formats
 from analysis.results import ResultsStore
 from analysis.templating import render_manuscript
 
@@ -243,8 +244,7 @@ def test_symlink_inside_the_templates_folder_is_allowed(tmp_path):
 def html_of(tmp_path: Path, body: str) -> str:
     qmd = tmp_path / "manuscript.qmd"
     qmd.write_text(body, encoding="utf-8")
-    out = tmp_path / "manuscript.html"
-    render_html(qmd, out, SHARED, dict(os.environ))
+    (out,) = render_formats(qmd, SHARED, formats=("html",))
     return out.read_text(encoding="utf-8")
 
 
