@@ -179,7 +179,7 @@ def _pandoc_common(shared: Path, *filters: str) -> list[str]:
     """Reader, filters (the link check first, then cross-references, then ``filters``),
     citations; resources (figures) are read only from the staging folder, the working directory."""
     args = ["--from", _READER]
-    for name in (SAFE_LINKS_FILTER, "crossref.lua", *filters):
+    for name in (SAFE_LINKS_FILTER, "crossref.lua", "authors.lua", *filters):
         args += ["--lua-filter", str(shared / name)]
     return [*args, "--citeproc", "--resource-path", "."]
 

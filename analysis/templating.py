@@ -55,15 +55,18 @@ class Bound:
 
     _NO_RAW = object()
 
-    def __init__(self, value: Value, style: Style, text: str | None = None, raw: Any = _NO_RAW) -> None:
+    def __init__(self, value: Value, style: Style, text: str | None = None, raw: Any = _NO_RAW,
+                 part: str | None = None) -> None:
         self._value = value
         self._style = style
         self._text = text
         self._raw = raw
+        self._part = part
 
     @property
     def key(self) -> str:
-        return self._value.key
+        """The dotted key; a part of a composite value has its own (``series.orr.N``)."""
+        return f"{self._value.key}.{self._part}" if self._part else self._value.key
 
     @property
     def raw(self) -> Any:
@@ -88,11 +91,11 @@ class Bound:
             raise AttributeError(name)
         return Bound(self._value, self._style,
                      format_part(self._value.raw, self._value.kind, name, self._value.digits, self._style),
-                     raw=_part_raw(self._value.raw, name))
+                     raw=_part_raw(self._value.raw, name), part=name)
 
     def with_text(self, text: str) -> Bound:
         """The same value (and key) printed differently, e.g. with other decimals."""
-        return Bound(self._value, self._style, text, self._raw)
+        return Bound(self._value, self._style, text, self._raw, self._part)
 
     def span(self, text: str | None = None) -> Markdown:
         """The formatted text (or ``text``) as a pandoc span carrying the key."""
@@ -234,11 +237,30 @@ def make_environment(search_path: list[Path]) -> SandboxedEnvironment:
         finalize=to_markdown,
     )
     env.filters["code"] = code_span
+    env.filters["email"] = email_link
+    env.filters["join"] = join_markdown
     # front matter: `title: {{ study.title | yaml }}`; tojson is kept as a synonym (JSON strings
     # are YAML) but escapes for markdown too, since pandoc reads metadata strings as markdown
     env.filters["yaml"] = yaml_value
     env.filters["tojson"] = yaml_value
     return env
+
+
+def join_markdown(items: Any, separator: str = "", attribute: str | None = None) -> Markdown:
+    """Jinja's ``join`` for markdown: each item printed as ``{{ item }}`` would print it
+    (plain strings escaped, markup kept), so a joined list is escaped exactly once."""
+    values = [getattr(i, attribute) if attribute else i for i in items]
+    return Markdown(to_markdown(separator).join(to_markdown(v) for v in values))
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+
+def email_link(address: str) -> Markdown:
+    """An email address as a ``mailto:`` autolink; anything that is not a plain address is
+    printed as escaped text instead."""
+    text = str(address)
+    return Markdown(f"<{text}>") if _EMAIL.fullmatch(text) else to_markdown(text)
 
 
 def check_template_links(folders: list[Path], templates_root: Path) -> None:
@@ -392,6 +414,8 @@ def render_manuscript(
     names = build_namespaces(store)
     for fn in ("digits", "month_year", "pval", "and_list"):
         env.filters[fn] = getattr(helpers, fn)
+    # `x | md`: a plain string printed as literal text (what every `{{ }}` does; kept explicit)
+    env.filters["md"] = to_markdown
     env.tests["significant"] = helpers.significant
     globals_ = {
         "table": helpers.table, "figure": helpers.figure, "pval": helpers.pval,
