@@ -402,7 +402,7 @@ def render_manuscript(
     Raises :class:`TemplateError` with ``template:line: message`` for any template problem
     (the ``lit()`` escapes are listed by the lint, not here).
     """
-    def to_markdown(table: dict[str, Any], style: Style) -> str:
+    def table_markdown(table: dict[str, Any], style: Style) -> str:
         from analysis.tables.render import to_markdown as render_table
 
         return render_table(table, style)
@@ -410,7 +410,7 @@ def render_manuscript(
     folders = [templates_root / study_id, templates_root / "_shared"]
     check_template_links(folders, templates_root)
     env = make_environment(folders)
-    helpers = Helpers(store, alpha, to_markdown)
+    helpers = Helpers(store, alpha, table_markdown)
     names = build_namespaces(store)
     for fn in ("digits", "month_year", "pval", "and_list"):
         env.filters[fn] = getattr(helpers, fn)
