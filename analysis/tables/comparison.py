@@ -47,7 +47,7 @@ class Outcome:
 
     @property
     def slug(self) -> str:
-        """The key segment of the outcome (``key`` or the label, slugified)."""
+        """The outcome's key segment: ``key``, or the label made a key segment."""
         return self.key or slugify(self.label)
 
     @classmethod
