@@ -192,8 +192,12 @@ def render_study(
     engine: str = "embedded",
     formats: tuple[str, ...] = FORMATS,
     progress: Callable[[str], None] | None = None,
+    out: Path | None = None,
 ) -> Path:
-    """Stage 2: ``build/<study>/results.json`` + templates -> ``report/<study>/``."""
+    """Stage 2: ``build/<study>/results.json`` + templates -> ``report/<study>/``.
+
+    ``out`` writes the report into another folder instead (the preview uses one of its own).
+    """
     from analysis.templating import render_manuscript
 
     say = progress or (lambda _msg: None)
@@ -216,7 +220,7 @@ def render_study(
         root / "templates", study_id, store, {"study": _study_context(config), "prov": prov}, alpha=alpha
     )
     shared = root / "templates" / "_shared"
-    final = root / "report" / study_id
+    final = out if out is not None else root / "report" / study_id
     with staged_dir(final) as stage:
         if (cache / "figures").is_dir():
             shutil.copytree(cache / "figures", stage / "figures")
@@ -230,8 +234,16 @@ def render_study(
         typ = stage / "manuscript.typ"
         if typ.exists():
             typ.unlink()
-    say(f"wrote {', '.join(f'report/{study_id}/manuscript.{f}' for f in formats)}")
+    say(f"wrote {', '.join(f'{_shown(final, root)}/manuscript.{f}' for f in formats)}")
     return final
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path as messages print it: relative to the project when inside it."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def build(
