@@ -25,7 +25,7 @@ from typing import Any
 from analysis.errors import AnalysisError, ConfigError, ResultsError
 from analysis.outputs import staged_dir, write_text_atomic
 from analysis.provenance import provenance
-from analysis.render import FORMATS, render
+from analysis.render import FORMATS, RenderOptions, normalise_formats, output_name, render
 from analysis.results import ResultsStore
 from analysis.study import Study, load_config, load_study
 
@@ -76,7 +76,8 @@ def _protocol_values(store: ResultsStore, protocol: Any, prefix: str = "protocol
 
 
 def _save_figures(store: ResultsStore, folder: Path) -> None:
-    """Save every figure as SVG (HTML, PDF) and PNG (DOCX), with no timestamps inside."""
+    """Save every figure as SVG (HTML, PDF) and 300 dpi PNG (DOCX), and for submission as a
+    vector PDF and a 600 dpi PNG; no timestamps inside, so the bytes are reproducible."""
     import matplotlib.pyplot as plt
 
     from analysis.figures.style import figure_context
@@ -86,17 +87,29 @@ def _save_figures(store: ResultsStore, folder: Path) -> None:
         _save_each(store, folder, plt)
 
 
+#: The formats each figure is saved in: (suffix, savefig keywords). Only SVG and PNG are
+#: referenced by results.json and the manuscript; the PDF and the 600 dpi PNG are the files a
+#: journal's submission system asks for.
+_FIGURE_FILES = (
+    ("svg", {"format": "svg", "metadata": {"Date": None}}),
+    ("png", {"format": "png", "dpi": 300, "metadata": {"Software": None}}),
+    ("pdf", {"format": "pdf", "metadata": {"CreationDate": None, "Producer": None, "Creator": None}}),
+    ("600dpi.png", {"format": "png", "dpi": 600, "metadata": {"Software": None}}),
+)
+
+
 def _save_each(store: ResultsStore, folder: Path, plt: Any) -> None:
     for fig_id, fig in sorted(store.figures.items()):
         if fig.figure is None:
             raise ResultsError(f"figure {fig_id!r} has no matplotlib figure to save")
-        svg, png = folder / f"{fig_id}.svg", folder / f"{fig_id}.png"
-        fig.figure.savefig(svg, format="svg", metadata={"Date": None}, bbox_inches="tight")
-        buf = io.BytesIO()
-        fig.figure.savefig(buf, format="png", dpi=200, metadata={"Software": None}, bbox_inches="tight")
-        png.write_bytes(buf.getvalue())
+        # The builders lay a figure out at its final (journal column) size, so it is saved as
+        # drawn: no bbox_inches="tight", which would draw every figure a second time to crop it.
+        for suffix, kwargs in _FIGURE_FILES:
+            buf = io.BytesIO()
+            fig.figure.savefig(buf, **kwargs)
+            (folder / f"{fig_id}.{suffix}").write_bytes(buf.getvalue())
         plt.close(fig.figure)
-        fig.files = {"svg": f"figures/{svg.name}", "png": f"figures/{png.name}"}
+        fig.files = {"svg": f"figures/{fig_id}.svg", "png": f"figures/{fig_id}.png"}
 
 
 def _load_script(study: Study) -> Any:
@@ -172,6 +185,22 @@ def _study_context(config: dict[str, Any]) -> dict[str, Any]:
     return {k: config[k] for k in keep if k in config}
 
 
+def _render_options(config: dict[str, Any]) -> RenderOptions:
+    """The ``render:`` settings of study.yaml (``line_numbers: true`` numbers DOCX lines for review)."""
+    raw = config.get("render") or {}
+    where = f"data/{config.get('id')}/study.yaml"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: `render` must be a mapping, got {type(raw).__name__}")
+    known = {"line_numbers"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown `render` setting(s) {unknown}. Must be among: {sorted(known)}")
+    line_numbers = raw.get("line_numbers", False)
+    if not isinstance(line_numbers, bool):
+        raise ConfigError(f"{where}: `render.line_numbers` must be true or false, got {line_numbers!r}")
+    return RenderOptions(line_numbers=line_numbers)
+
+
 def _write_tables(store: ResultsStore, folder: Path) -> None:
     """Each table as Markdown (as in the manuscript) and as a tidy CSV of raw numbers."""
     if not store.tables:
@@ -201,6 +230,7 @@ def render_study(
     from analysis.templating import render_manuscript
 
     say = progress or (lambda _msg: None)
+    formats = normalise_formats(formats)
     config = load_config(root, study_id)
     cache = root / "build" / study_id
     results_file = cache / "results.json"
@@ -230,11 +260,11 @@ def render_study(
             own = root / "templates" / study_id / name
             shutil.copy2(own if own.exists() else shared / name, stage / name)
         write_text_atomic(stage / "manuscript.qmd", text)
-        render(stage / "manuscript.qmd", shared, formats, engine, prov["epoch"], say)
+        render(stage / "manuscript.qmd", shared, formats, engine, prov["epoch"], say, _render_options(config))
         typ = stage / "manuscript.typ"
         if typ.exists():
             typ.unlink()
-    say(f"wrote {', '.join(f'{_shown(final, root)}/manuscript.{f}' for f in formats)}")
+    say(f"wrote {', '.join(f'{_shown(final, root)}/{output_name(f)}' for f in formats)}")
     return final
 
 
