@@ -41,6 +41,7 @@ __all__ = ["BuildResult", "Preview", "serve"]
 
 HOST = "127.0.0.1"
 POLL_SECONDS = 0.05  # how often the watcher looks at file times
+SETTLE_SECONDS = 0.02  # after a change, wait this long for the editor to finish writing
 LONG_POLL_SECONDS = 20.0  # a browser's /__version request waits at most this long
 
 _RELOAD_SCRIPT = """
@@ -239,7 +240,7 @@ class Preview:
             if not changed:
                 continue
             # editors often write a file in several steps: let them finish, then take them all
-            time.sleep(POLL_SECONDS)
+            time.sleep(SETTLE_SECONDS)
             more, _ = self.changes()
             self.rebuild(stages | more)
 
