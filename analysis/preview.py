@@ -12,9 +12,10 @@ The page reloads itself when a new version is ready (it long-polls ``/__version`
 but the standard library is involved). A failed step shows its message over the last good
 version of the page, which stays up until the next successful build.
 
-For speed the preview renders HTML only; PDF and DOCX come from ``build``. It writes the
-analysis cache ``build/<study>/`` exactly as ``analyse`` does (so ``make`` stays in step)
-and its HTML into ``build/.preview/<study>/``; ``report/`` is never touched.
+For speed the preview renders HTML only and saves each figure as SVG only (what the HTML
+embeds); PDF, DOCX and the submission figure files come from ``build``. It keeps its own
+analysis cache and HTML under ``build/.preview/``: neither ``build/<study>/`` (``make``'s
+cache) nor ``report/`` is touched.
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ class Preview:
                  log: Callable[[str], None] | None = None) -> None:
         self.root = Path(root).resolve()
         self.study_id = study_id
-        self.out = self.root / "build" / ".preview" / study_id
+        self.out = self.root / "build" / ".preview" / study_id  # the HTML and its figures
+        self.cache = self.root / "build" / ".preview" / f"{study_id}.analysis"  # results.json, SVGs
         self._log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self._port = port
         self._changed = threading.Condition()
@@ -210,10 +212,10 @@ class Preview:
                 if stage == "analyse":
                     self._forget_script()
                     self._analysis_stale = True
-                    analyse(self.root, self.study_id)
+                    analyse(self.root, self.study_id, out=self.cache, figure_files=("svg",))
                     self._analysis_stale = False
                 else:
-                    render_study(self.root, self.study_id, formats=("html",), out=self.out)
+                    render_study(self.root, self.study_id, formats=("html",), out=self.out, cache=self.cache)
             except AnalysisError as exc:
                 error, failed = str(exc), stage
             except Exception:  # a bug in a study script must not stop the preview

@@ -66,7 +66,8 @@ def test_serves_the_manuscript_on_localhost_and_reloads_after_a_template_edit(pr
     page = get(preview.url)
     assert "Complete response occurred in" in page
     assert "/__version?since=" in page  # the reload script
-    assert not (mini_project / "report").exists()  # the preview never touches report/
+    # the preview keeps its own folders: neither make's cache build/mini/ nor report/ is written
+    assert not (mini_project / "report").exists() and not (mini_project / "build" / "mini").exists()
 
     edit(mini_project / "templates/mini/manuscript.qmd.j2", "Complete response occurred in",
          "Complete remission was seen in")
