@@ -174,6 +174,7 @@ class CrossTab:
     n_missing: int
 
     def as_array(self) -> np.ndarray:
+        """The counts as an int64 array, rows x columns."""
         return np.array(self.counts, dtype=np.int64)
 
 

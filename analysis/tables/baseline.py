@@ -30,7 +30,8 @@ Missing values are never dropped silently: a "Missing" row under the variable gi
 count per arm, and the tests use the patients with a known value. A value outside a
 variable's declared levels is an error, not a new row. A variable that cannot be tested
 shows "–" with a footnote giving the reason. The table notes name every summary and test
-used, each statistic with its symbol (t, W, F, H, χ²).
+used, each statistic with its symbol (t, W, F, H, χ²); when continuous variables use more than
+one kind of summary, each continuous row's label names its own ("CRP, median (min–max)").
 """
 
 from __future__ import annotations
@@ -224,6 +225,9 @@ def tbl_baseline(
     register_sizes(binder, arms, sizes)
     arm_of = frame[arm_column].astype("string")
     used = _Used([], [], {}, {})
+    # with more than one kind of continuous summary the note alone cannot say which row shows
+    # which: each continuous row then names its own (gtsummary's add_stat_label)
+    kinds = {v.summary or named.summary for v in specs if v.type == "continuous"}
     for var in specs:
         if var.column not in frame.columns:
             raise DataValidationError(file, f"missing column for baseline variable {var.label!r}",
@@ -232,7 +236,7 @@ def tbl_baseline(
             _add(used.summaries, "n (%)")
             _categorical(table, binder, frame, arm_of, arms, sizes, var, rule, file, pct_digits, used)
         else:
-            _continuous(table, binder, frame, arm_of, arms, var, named, t_method, file, used)
+            _continuous(table, binder, frame, arm_of, arms, var, named, t_method, file, used, len(kinds) > 1)
     table.notes.append(_note(used))
     if any(r.label == "Missing" for r in table.rows):
         table.notes.append("Missing values are counted in the Missing rows and left out of the tests.")
@@ -345,7 +349,7 @@ def _summary_cell(summary: str, values: pd.Series) -> tuple[Any, str, str]:
 
 def _continuous(
     table: Table, binder: CellBinder, frame: pd.DataFrame, arm_of: pd.Series, arms: Sequence[Arm],
-    var: Variable, named: SummaryRule, t_method: str, file: str, used: _Used,
+    var: Variable, named: SummaryRule, t_method: str, file: str, used: _Used, label_summary: bool,
 ) -> None:
     try:
         values = pd.to_numeric(frame[var.column], errors="raise")
@@ -364,7 +368,7 @@ def _continuous(
             f"{len(arms)} ({[a.code for a in arms]}); use 'anova' or 'kruskal'"
         )
     _add(used.summaries, SUMMARIES[summary])
-    row = table.add_row(Row(var.label))
+    row = table.add_row(Row(f"{var.label}, {SUMMARIES[summary]}" if label_summary else var.label))
     samples = []
     for a in arms:
         x = values[(arm_of == a.code).fillna(False)]

@@ -102,3 +102,13 @@ def test_summarise_counts_pd_na_as_missing():
     assert mean_sd(pd.array([1.0, None, 3.0], dtype="Float64")) == mean_sd([1.0, float("nan"), 3.0])
     with pytest.raises(StatisticsError, match="No non-missing"):
         summarise(pd.Series([pd.NA, pd.NA], dtype="Float64"))
+
+
+def test_counts_and_crosstabs_take_nullable_dtypes_with_pd_na():
+    """pandas "string" and "Int64" columns with pd.NA: missing counted, never a level."""
+    s = pd.Series(["a", "b", pd.NA, "a"], dtype="string")
+    assert count_levels(s, ["a", "b"]) == count_levels(["a", "b", None, "a"], ["a", "b"])
+    assert count_levels(pd.Series([1, 0, pd.NA, 1], dtype="Int64"), [0, 1]).n_missing == 1
+    frame = pd.DataFrame({"arm": pd.Series(["x", "y", None, "x"], dtype="string"), "v": s})
+    tab = crosstab(frame, "v", "arm", ["a", "b"], ["x", "y"])
+    assert tab.counts == ((2, 0), (0, 1)) and tab.n_missing == 1

@@ -143,6 +143,7 @@ def test_median_iqr_and_range_summaries_with_wilcoxon():
     assert store["t1.v.test"].raw == "Wilcoxon rank-sum test (exact)"
     assert t.notes[0] == ("Values are median (IQR) or median (min–max). Statistic: W for continuous variables "
                           "(Wilcoxon rank-sum test (exact)).")
+    assert [r.label for r in t.rows] == ["Value, median (IQR)", "Range, median (min–max)"]
 
 
 def test_gtsummary_rule_with_three_groups_is_kruskal_and_median_iqr():
