@@ -140,7 +140,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
             continue
         if not results.is_file():
             raise AnalysisError(f"{results.relative_to(root)} is missing: run `python -m analysis analyse {sid}` first")
-        rows = audit(ResultsStore.from_json(results.read_text(encoding="utf-8")), load_published(published))
+        store = ResultsStore.from_json(results.read_text(encoding="utf-8"))
+        data = load_published(published)
+        rows = audit(store, data)
         counts: dict[str, int] = {}
         for row in rows:
             counts[row.status] = counts.get(row.status, 0) + 1
@@ -149,6 +151,17 @@ def cmd_audit(args: argparse.Namespace) -> int:
                 print(f"{flag} {row.status:<13} {row.key:<34} printed {row.printed:<9} "
                       f"computed {row.computed or '-':<9} {row.where}" + (f" — {row.note}" if row.note else ""))
         surprising += sum(r.surprising for r in rows)
+        from analysis.claims import check_claims
+        from analysis.study import load_config
+
+        alpha = float((load_config(root, sid).get("statistics") or {}).get("alpha", 0.05))
+        claims = check_claims(store, data, alpha, f"data/{sid}/published.yaml")
+        for c in claims:
+            if args.all or c.contradicted:
+                print(f"{'!' if c.contradicted else ' '} {'contradicted' if c.contradicted else 'supported':<13} "
+                      f"claim ({c.where}): {c.claim} — {c.finding}")
+        if claims:
+            print(f"{sid}: {len(claims)} claim(s), {sum(c.contradicted for c in claims)} contradicted by the data")
         print(f"{sid}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
               + f"; {sum(r.surprising for r in rows)} unexplained")
     return 1 if surprising else 0
