@@ -327,7 +327,8 @@ def build_design(
             is_factor = True  # a reference level makes a numeric code (e.g. sex 1/2) a factor
         if is_factor:
             levels = _factor_levels(col, name, reference.get(name))
-            labels = np.array([_label(v) for v in col.to_numpy(dtype=object)], dtype=object)
+            codes, uniques = pd.factorize(col.to_numpy(dtype=object))
+            labels = np.array([_label(v) for v in uniques], dtype=object)[codes]
             mat = np.column_stack([(labels == lev).astype(float) for lev in levels[1:]]) if len(levels) > 1 \
                 else np.zeros((len(col), 0))
             blocks[name] = (mat, list(levels[1:]))
