@@ -261,6 +261,7 @@ FORMAT_KINDS = {
     "median_ci": "{'median': float|None, 'lower': float|None, 'upper': float|None}",
     "ratio_ci": "{'estimate': float, 'lower': float, 'upper': float}",
     "estimate_ci": "{'estimate': float, 'lower': float, 'upper': float} (may be negative)",
+    "events_n": "{'events': int, 'n': int}, printed events/n",
     "text": "a string, printed as it is",
     "date": "an ISO date string YYYY-MM-DD, printed as it is",
 }
@@ -293,6 +294,8 @@ def format_value(raw: Any, kind: str, digits: int | None = None, style: Style | 
         return fmt_ratio_ci(
             raw["estimate"], raw["lower"], raw["upper"], st.ratio_digits if digits is None else digits, st
         )
+    if kind == "events_n":
+        return f"{fmt_int(raw['events'], st)}/{fmt_int(raw['n'], st)}"
     if kind == "estimate_ci":
         return fmt_estimate_ci(raw["estimate"], raw["lower"], raw["upper"], 2 if digits is None else digits, st)
     if kind in ("text", "date"):
@@ -309,6 +312,7 @@ PARTS = {
     "median_ci": ("median", "lower", "upper"),
     "ratio_ci": ("estimate", "lower", "upper"),
     "estimate_ci": ("estimate", "lower", "upper"),
+    "events_n": ("events", "n"),
 }
 
 
@@ -337,4 +341,6 @@ def format_part(raw: Any, kind: str, part: str, digits: int | None = None, style
         return _bound(raw[part], 2 if digits is None else digits, st)
     if kind == "estimate_ci":
         return fmt_number(raw[part], 2 if digits is None else digits, st)
+    if kind == "events_n":
+        return fmt_int(raw[part], st)
     return fmt_number(raw[part], st.ratio_digits if digits is None else digits, st)

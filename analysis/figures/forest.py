@@ -242,7 +242,8 @@ def estimate_forest_plot(
 ) -> Figure:
     """Draw ``rows`` as a forest plot and return the matplotlib Figure.
 
-    ``headers`` name the text columns (one per cell of each row). ``log`` puts the x axis on
+    ``headers`` name the text columns (one per cell of each row; "\\n" breaks a header onto
+    two lines). Column widths follow their longest text, so the plot takes the rest. ``log`` puts the x axis on
     the log scale with the line of no effect at 1 (ratios); ``log=False`` draws a linear
     axis with the line at 0 (differences, regression coefficients). ``favours`` labels the two
     sides of that line, e.g. ("Favours treatment", "Favours control").
@@ -262,15 +263,24 @@ def estimate_forest_plot(
     ncols = len(headers)
     k = len(rows)
     null = 1.0 if log else 0.0
+    texts = [[None if c is None else c.text(st) for c in r.cells] for r in rows]
+    # widths in figure fractions from character counts (DejaVu Sans at 7.5-8 pt)
+    char = 0.0086 * 7.0 / width_in
+    label_w = max(len(r.label) + 2 * r.indent for r in rows) * char * 1.08
+    col_w = []
+    for i, header in enumerate(headers):
+        longest = max([len(line) for line in header.split("\n")]
+                      + [len(t[i]) for t in texts if i < len(t) and t[i] is not None])
+        col_w.append(longest * char + 0.02)
+    left = min(0.45, 0.02 + label_w + 0.01)
+    right = max(0.98 - sum(col_w), left + 0.2)
+    header_lines = max((h.count("\n") + 1 for h in headers), default=1)
     with figure_context():
-        height = 1.15 + 0.25 * (k + 1) + (0.2 if favours else 0)
+        top_in = 0.2 + 0.14 * header_lines + (0.3 if title else 0)
+        bottom_in = 0.5 + (0.2 if favours else 0)
+        height = top_in + bottom_in + 0.24 * k
         fig, ax = new_figure(width_in, height)
-        label_w = max(len("   " * r.indent + r.label) for r in rows)
-        left = min(0.4, max(0.14, 0.02 + 0.0115 * label_w * 7.0 / width_in))
-        right = 0.9 - 0.13 * ncols if ncols else 0.96
-        right = max(right, left + 0.22)
-        fig.subplots_adjust(left=left, right=right, top=1 - 0.55 / height,
-                            bottom=(0.62 + (0.2 if favours else 0)) / height)
+        fig.subplots_adjust(left=left, right=right, top=1 - top_in / height, bottom=bottom_in / height)
         ink = arm_style(0).color
         ys = list(range(k, 0, -1))
         for y, r in zip(ys, rows, strict=True):
@@ -291,24 +301,24 @@ def estimate_forest_plot(
             ax.set_xlim(lo - pad, hi + pad)
         ax.set_xlabel(xlabel, labelpad=16 if favours else 4)
         ax.set_ylim(0.4, k + 0.6)
-        ax.set_yticks(ys)
-        ax.set_yticklabels(["   " * r.indent + r.label for r in rows])
-        for tick, r in zip(ax.get_yticklabels(), rows, strict=True):
-            if r.bold or (r.estimate is None and r.indent == 0):
-                tick.set_fontweight("bold")
+        ax.set_yticks([])
         ax.tick_params(axis="y", length=0)
         ax.spines["left"].set_visible(False)
 
         columns = blended_transform_factory(fig.transFigure, ax.transData)
-        xs = [right + 0.02 + (0.98 - right - 0.02) * (i + 1) / ncols for i in range(ncols)]
-        for x, header in zip(xs, headers, strict=True):
-            ax.text(x, k + 0.9, header, transform=columns, ha="right", va="center", fontweight="bold",
-                    fontsize=7.5, clip_on=False)
         for y, r in zip(ys, rows, strict=True):
-            for x, cell in zip(xs, r.cells, strict=False):
-                if cell is None:
+            heading = r.bold or (r.estimate is None and r.indent == 0)
+            ax.text(0.02 + 2 * r.indent * char, y, r.label, transform=columns, ha="left", va="center", fontsize=8,
+                    fontweight="bold" if heading else "normal", clip_on=False)
+        xs = [right + sum(col_w[: i + 1]) for i in range(ncols)]
+        for x, header in zip(xs, headers, strict=True):
+            ax.text(x, k + 0.75, header, transform=columns, ha="right", va="bottom", fontweight="bold",
+                    fontsize=7.5, clip_on=False, linespacing=1.1)
+        for y, r, row_texts in zip(ys, rows, texts, strict=True):
+            for x, text in zip(xs, row_texts, strict=False):
+                if text is None:
                     continue
-                ax.text(x, y, cell.text(st), transform=columns, ha="right", va="center", fontsize=7.5,
+                ax.text(x, y, text, transform=columns, ha="right", va="center", fontsize=7.5,
                         fontweight="bold" if r.bold else "normal", clip_on=False)
         if favours:
             favour_left, favour_right = favours

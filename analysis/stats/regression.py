@@ -38,8 +38,10 @@ __all__ = [
     "as_model",
     "build_design",
     "chi2_sf",
+    "factor_levels",
     "from_lifelines",
     "from_statsmodels",
+    "level_label",
     "numeric_column",
     "row_label",
     "wald_terms",
@@ -156,7 +158,7 @@ class RegressionModel:
 
     def term(self, name: str, level: Any = None) -> ModelTerm:
         """The term of variable ``name`` (and factor ``level``)."""
-        want = None if level is None else _label(level)
+        want = None if level is None else level_label(level)
         for t in self.terms:
             if t.name == name and t.level == want:
                 return t
@@ -189,7 +191,7 @@ def wald_terms(
 # ---------------------------------------------------------------------------------------------
 # Input columns
 # ---------------------------------------------------------------------------------------------
-def _label(x: Any) -> str:
+def level_label(x: Any) -> str:
     """A level as text; integral floats lose their ".0" (pandas reads 1 as 1.0 next to NaN)."""
     if isinstance(x, np.generic):
         x = x.item()
@@ -256,11 +258,13 @@ class Design:
     data: pd.DataFrame
 
 
-def _factor_levels(values: pd.Series, name: str, reference: Any) -> tuple[str, ...]:
-    """Levels in category order (pandas Categorical) or sorted (numerically when all numbers)."""
-    present = set(_label(v) for v in values.unique())
+def factor_levels(values: pd.Series, name: str, reference: Any) -> tuple[str, ...]:
+    """The levels of a factor column as text: in category order for a pandas Categorical
+    (unused categories dropped), else sorted (numerically when all are numbers); ``reference``
+    (if given) first."""
+    present = set(level_label(v) for v in values.unique())
     if isinstance(values.dtype, pd.CategoricalDtype):
-        levels = [lab for lab in (_label(c) for c in values.dtype.categories) if lab in present]
+        levels = [lab for lab in (level_label(c) for c in values.dtype.categories) if lab in present]
     else:
         levels = list(present)
         try:
@@ -268,7 +272,7 @@ def _factor_levels(values: pd.Series, name: str, reference: Any) -> tuple[str, .
         except ValueError:
             levels.sort()
     if reference is not None:
-        ref = _label(reference)
+        ref = level_label(reference)
         if ref not in levels:
             raise StatisticsError(f"Invalid `reference` for `{name}`: {ref!r}. Must be one of the levels: {levels}")
         levels.remove(ref)
@@ -327,9 +331,9 @@ def build_design(
         if name in reference and not is_factor:
             is_factor = True  # a reference level makes a numeric code (e.g. sex 1/2) a factor
         if is_factor:
-            levels = _factor_levels(col, name, reference.get(name))
+            levels = factor_levels(col, name, reference.get(name))
             codes, uniques = pd.factorize(col.to_numpy(dtype=object))
-            labels = np.array([_label(v) for v in uniques], dtype=object)[codes]
+            labels = np.array([level_label(v) for v in uniques], dtype=object)[codes]
             mat = np.column_stack([(labels == lev).astype(float) for lev in levels[1:]]) if len(levels) > 1 \
                 else np.zeros((len(col), 0))
             blocks[name] = (mat, list(levels[1:]))
@@ -388,10 +392,10 @@ def _variables_from(names: Sequence[tuple[str, str | None]], categories: Mapping
             out[var] = ModelVariable(var, "numeric")
             continue
         shown = [lev for v, lev in names if v == var and lev is not None]
-        cats = [_label(c) for c in categories.get(var, ())]
+        cats = [level_label(c) for c in categories.get(var, ())]
         ref = next((c for c in cats if c not in shown), None)
         if ref is None and reference and var in reference:
-            ref = _label(reference[var])
+            ref = level_label(reference[var])
         out[var] = ModelVariable(var, "factor", tuple([ref] if ref else []) + tuple(shown), ref)
     return tuple(out.values())
 
@@ -403,7 +407,7 @@ def _patsy_categories(model: Any) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for factor, finfo in getattr(info, "factor_infos", {}).items():
         if getattr(finfo, "type", None) == "categorical":
-            out[_split_name(factor.name())[0]] = [_label(c) for c in finfo.categories]
+            out[_split_name(factor.name())[0]] = [level_label(c) for c in finfo.categories]
     return out
 
 

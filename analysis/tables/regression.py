@@ -216,7 +216,7 @@ def tbl_regression(
         bind.cell(["events"], multi.events, "int", test="events in the rows used")
     bind.cell(["n_dropped"], multi.n_dropped, "int", test="rows dropped for missing values")
     name = _MEASURE_NAMES.get(measure, measure)
-    table.footnotes.append(f"{measure}, {name}; CI, confidence interval.")
+    table.notes.append(f"{measure}, {name}; CI, confidence interval.")
     what = f"{test[0].upper()}{test[1:]}" + (f", stratified by {', '.join(multi.strata)}" if multi.strata else "")
     # counts are bound values (<prefix>.n, .events, .n_dropped) for the caption or prose to cite;
     # the note itself carries no number
