@@ -28,6 +28,7 @@ from analysis.provenance import provenance
 from analysis.render import FORMATS, RenderOptions, normalise_formats, output_name, render
 from analysis.results import ResultsStore
 from analysis.study import Study, load_config, load_study
+from analysis.trail import bind_table_sources, check_spans, check_trail
 
 __all__ = ["Progress", "analyse", "build", "lint", "render_study"]
 
@@ -149,6 +150,7 @@ def run_analysis(study: Study) -> ResultsStore:
 
         add_audit(store, load_published(published))
         store.inputs["published.yaml"] = sha256_file(published)
+    bind_table_sources(store)
     return store
 
 
@@ -223,6 +225,8 @@ def render_study(
     progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Stage 2: ``build/<study>/results.json`` + templates -> ``report/<study>/``."""
+    from analysis.checklist import Manuscript, check_checklist, check_word_limits, count_words
+    from analysis.frontmatter import front_matter_yaml, load_front_matter
     from analysis.templating import render_manuscript
 
     say = progress or (lambda _msg: None)
@@ -241,10 +245,26 @@ def render_study(
     store = ResultsStore.from_json(results_file.read_text(encoding="utf-8"))
     prov = provenance(root, store.inputs)
     alpha = float(config.get("statistics", {}).get("alpha", 0.05))
+    where = f"data/{study_id}/study.yaml"
+    front = load_front_matter(config, where)
+    context = {"study": _study_context(config), "prov": prov, "front": front.context(),
+               "front_yaml": front_matter_yaml(front)}
     say("rendering templates")
-    text = render_manuscript(
-        root / "templates", study_id, store, {"study": _study_context(config), "prov": prov}, alpha=alpha
-    )
+    # Two passes: the word counts are taken from the first rendering (they stand outside the
+    # abstract and the main text, so printing them does not change them).
+    text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
+    counts = count_words(text)
+    check_word_limits(counts, config, where)
+    items = check_checklist(Manuscript(config, front, store, text), where)
+    if items:
+        say(f"checklist {config['checklist']}: all {len(items)} checked items present")
+    journal = config.get("journal") or {}
+    context["words"] = {"abstract": counts.abstract, "main": counts.main,
+                        "abstract_limit": journal.get("abstract_words"), "main_limit": journal.get("main_words")}
+    text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
+    say(f"words: abstract {counts.abstract}, main text {counts.main}")
+    say("checking the paper trail")
+    check_trail(store, text)
     shared = root / "templates" / "_shared"
     final = root / "report" / study_id
     with staged_dir(final) as stage:
@@ -257,6 +277,8 @@ def render_study(
             shutil.copy2(own if own.exists() else shared / name, stage / name)
         write_text_atomic(stage / "manuscript.qmd", text)
         render(stage / "manuscript.qmd", shared, formats, engine, prov["epoch"], say, _render_options(config))
+        if "html" in formats:
+            check_spans(stage / "manuscript.html", store)
         typ = stage / "manuscript.typ"
         if typ.exists():
             typ.unlink()
