@@ -113,14 +113,35 @@ def _save_each(store: ResultsStore, folder: Path, plt: Any) -> None:
         fig.files = {"svg": f"figures/{fig_id}.svg", "png": f"figures/{fig_id}.png"}
 
 
+def study_script(study: Study) -> Path | None:
+    """The file named by ``script:`` in study.yaml, resolved; None when the study has none.
+
+    The path is relative to the project folder and must stay inside it (a script elsewhere
+    would not be covered by the commit in the provenance stamp). Raises :class:`ConfigError`.
+    """
+    script = study.config.get("script")
+    if not script:
+        return None
+    where = f"data/{study.id}/study.yaml: `script`"
+    if not isinstance(script, str):
+        raise ConfigError(f"{where} must be a path relative to the project folder, got {script!r}")
+    project = study.root.parent.parent.resolve()
+    path = (project / script).resolve()
+    if not path.is_relative_to(project):
+        raise ConfigError(
+            f"{where} {script!r} resolves to {path}, outside the project folder {project}; "
+            "expected a path inside the project (such as scripts/analysis.py)"
+        )
+    if not path.is_file():
+        raise ConfigError(f"{where} {script!r} does not exist")
+    return path
+
+
 def _load_script(study: Study) -> Any:
     """The study's analysis module: ``analysis/studies/<id>.py``, or the file named by
     ``script:`` in study.yaml (relative to the project folder)."""
-    script = study.config.get("script")
-    if script:
-        path = study.root.parent.parent / script
-        if not path.is_file():
-            raise ConfigError(f"data/{study.id}/study.yaml: `script` {script!r} does not exist")
+    path = study_script(study)
+    if path is not None:
         spec = importlib.util.spec_from_file_location(f"_study_script_{study.id}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -143,6 +164,12 @@ def run_analysis(study: Study) -> ResultsStore:
         raise ResultsError(f"analysis/studies/{study.id}.py: analyse() must return a ResultsStore")
     _protocol_values(store, study.protocol)
     store.inputs = dict(study.inputs)
+    script = study_script(study)
+    if script is not None:
+        # the numbers depend on the script as much as on the data: list it with the inputs
+        from analysis.dataio import sha256_file
+
+        store.inputs[str(script.relative_to(study.root.parent.parent.resolve()))] = sha256_file(script)
     published = study.root / "published.yaml"
     if published.is_file():
         from analysis.audit import add_audit, load_published
@@ -204,16 +231,19 @@ def _render_options(config: dict[str, Any]) -> RenderOptions:
 
 
 def _write_tables(store: ResultsStore, folder: Path) -> None:
-    """Each table as Markdown (as in the manuscript) and as a tidy CSV of raw numbers."""
+    """Each table as Markdown (as in the manuscript) and as a tidy CSV of raw numbers, its text
+    cells made spreadsheet-safe (:func:`analysis.markup.spreadsheet_safe`)."""
     if not store.tables:
         return
+    from analysis.markup import spreadsheet_safe
     from analysis.tables.model import Table
     from analysis.tables.render import to_markdown
 
     folder.mkdir(parents=True, exist_ok=True)
     for tid, data in sorted(store.tables.items()):
         (folder / f"{tid}.md").write_text(to_markdown(data, store.style), encoding="utf-8")
-        frame = Table.from_dict(data).to_frame()
+        # labels and notes come from settings and data: no cell may run as a spreadsheet formula
+        frame = Table.from_dict(data).to_frame().map(spreadsheet_safe)
         (folder / f"{tid}.csv").write_text(frame.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
 
 
@@ -243,7 +273,8 @@ def render_study(
     if literals:
         say(f"{len(literals)} explicit lit() escape(s): " + "; ".join(f"{f}:{n} {t!r}" for f, n, t in literals))
     store = ResultsStore.from_json(results_file.read_text(encoding="utf-8"))
-    prov = provenance(root, store.inputs)
+    script = config.get("script")
+    prov = provenance(root, store.inputs, watched=(script,) if isinstance(script, str) else (), engine=engine)
     alpha = float(config.get("statistics", {}).get("alpha", 0.05))
     where = f"data/{study_id}/study.yaml"
     front = load_front_matter(config, where)
