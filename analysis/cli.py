@@ -86,6 +86,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    from analysis.preview import serve
+
+    (sid,) = _studies(args)
+    return serve(_root(args), sid, port=args.port, open_browser=args.open)
+
+
 def _ranges(items: list[str]) -> dict[str, tuple[float, float]]:
     out = {}
     for item in items:
@@ -256,6 +263,12 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected a number from 0 to 65535 (0: any free port)")
+    return int(text)
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
@@ -286,6 +299,11 @@ def make_parser() -> argparse.ArgumentParser:
                            help="embedded: pandoc + typst from pip (default); quarto: `quarto render`")
             p.add_argument("--formats", type=_formats, default=FORMATS,
                            help="comma-separated subset of html,pdf,docx,jats (xml = jats; default: all)")
+    p = add("preview", cmd_preview, "serve STUDY's HTML on 127.0.0.1 and rebuild it on every change (live reload)",
+            studies="")
+    p.add_argument("study", nargs=1, metavar="STUDY", help="study id (a folder of data/)")
+    p.add_argument("--port", type=_port, default=0, help="port to listen on (default: a free one)")
+    p.add_argument("--open", action="store_true", help="open the page in the default browser")
     p = add("audit", cmd_audit, "compare computed values with the numbers the original paper printed, or "
             "(--text FILE) check any paper's printed statistics against each other")
     p.add_argument("--all", action="store_true", help="list matches (consistent findings) too, not only differences")

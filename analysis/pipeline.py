@@ -76,16 +76,17 @@ def _protocol_values(store: ResultsStore, protocol: Any, prefix: str = "protocol
         raise ConfigError(f"study.yaml: protocol fact `{prefix}` has unsupported type {type(protocol).__name__}")
 
 
-def _save_figures(store: ResultsStore, folder: Path) -> None:
+def _save_figures(store: ResultsStore, folder: Path, only: tuple[str, ...] | None = None) -> None:
     """Save every figure as SVG (HTML, PDF) and 300 dpi PNG (DOCX), and for submission as a
-    vector PDF and a 600 dpi PNG; no timestamps inside, so the bytes are reproducible."""
+    vector PDF and a 600 dpi PNG; no timestamps inside, so the bytes are reproducible.
+    ``only`` limits the files to those suffixes."""
     import matplotlib.pyplot as plt
 
     from analysis.figures.style import figure_context
 
     folder.mkdir(parents=True, exist_ok=True)
     with figure_context():  # the house rc (fixed SVG hash salt) must hold at save time
-        _save_each(store, folder, plt)
+        _save_each(store, folder, plt, only)
 
 
 #: The formats each figure is saved in: (suffix, savefig keywords). Only SVG and PNG are
@@ -99,13 +100,15 @@ _FIGURE_FILES = (
 )
 
 
-def _save_each(store: ResultsStore, folder: Path, plt: Any) -> None:
+def _save_each(store: ResultsStore, folder: Path, plt: Any, only: tuple[str, ...] | None = None) -> None:
     for fig_id, fig in sorted(store.figures.items()):
         if fig.figure is None:
             raise ResultsError(f"figure {fig_id!r} has no matplotlib figure to save")
         # The builders lay a figure out at its final (journal column) size, so it is saved as
         # drawn: no bbox_inches="tight", which would draw every figure a second time to crop it.
         for suffix, kwargs in _FIGURE_FILES:
+            if only is not None and suffix not in only:
+                continue
             buf = io.BytesIO()
             fig.figure.savefig(buf, **kwargs)
             (folder / f"{fig_id}.{suffix}").write_bytes(buf.getvalue())
@@ -181,8 +184,19 @@ def run_analysis(study: Study) -> ResultsStore:
     return store
 
 
-def analyse(root: Path, study_id: str, progress: Callable[[str], None] | None = None) -> Path:
-    """Stage 1: data -> ``build/<study>/results.json`` and figures. Returns the folder."""
+def analyse(
+    root: Path,
+    study_id: str,
+    progress: Callable[[str], None] | None = None,
+    *,
+    out: Path | None = None,
+    figure_files: tuple[str, ...] | None = None,
+) -> Path:
+    """Stage 1: data -> ``build/<study>/results.json`` and figures. Returns the folder.
+
+    ``out`` writes into another folder; ``figure_files`` saves only those of each figure's
+    files (e.g. ``("svg",)``, all the HTML needs); the preview uses both to stay quick.
+    """
     say = progress or (lambda _msg: None)
     say("loading and validating data")
     study = load_study(root, study_id)
@@ -190,11 +204,11 @@ def analyse(root: Path, study_id: str, progress: Callable[[str], None] | None = 
     say("running analysis script")
     store = run_analysis(study)
     say(f"computed {len(store.values)} values, {len(store.tables)} tables, {len(store.figures)} figures")
-    final = root / "build" / study_id
+    final = out if out is not None else root / "build" / study_id
     with staged_dir(final) as stage:
-        _save_figures(store, stage / "figures")
+        _save_figures(store, stage / "figures", figure_files)
         (stage / "results.json").write_text(store.to_json(), encoding="utf-8")
-    say(f"wrote {final.relative_to(root)}/results.json")
+    say(f"wrote {_shown(final, root)}/results.json")
     return final
 
 
@@ -253,8 +267,14 @@ def render_study(
     engine: str = "embedded",
     formats: tuple[str, ...] = FORMATS,
     progress: Callable[[str], None] | None = None,
+    out: Path | None = None,
+    cache: Path | None = None,
 ) -> Path:
-    """Stage 2: ``build/<study>/results.json`` + templates -> ``report/<study>/``."""
+    """Stage 2: ``build/<study>/results.json`` + templates -> ``report/<study>/``.
+
+    ``out`` writes the report into another folder instead, ``cache`` reads the analysis from
+    another folder than ``build/<study>/`` (the preview keeps its own of both).
+    """
     from analysis.checklist import Manuscript, check_checklist, check_word_limits, count_words
     from analysis.frontmatter import front_matter_yaml, load_front_matter
     from analysis.templating import render_manuscript
@@ -262,11 +282,11 @@ def render_study(
     say = progress or (lambda _msg: None)
     formats = normalise_formats(formats)
     config = load_config(root, study_id)
-    cache = root / "build" / study_id
+    cache = cache if cache is not None else root / "build" / study_id
     results_file = cache / "results.json"
     if not results_file.is_file():
         raise AnalysisError(
-            f"{results_file.relative_to(root)} is missing: run `python -m analysis analyse {study_id}` first"
+            f"{_shown(results_file, root)} is missing: run `python -m analysis analyse {study_id}` first"
         )
     say("linting templates")
     literals = lint(root, [study_id])
@@ -297,7 +317,7 @@ def render_study(
     say("checking the paper trail")
     check_trail(store, text)
     shared = root / "templates" / "_shared"
-    final = root / "report" / study_id
+    final = out if out is not None else root / "report" / study_id
     with staged_dir(final) as stage:
         if (cache / "figures").is_dir():
             shutil.copytree(cache / "figures", stage / "figures")
@@ -313,8 +333,16 @@ def render_study(
         typ = stage / "manuscript.typ"
         if typ.exists():
             typ.unlink()
-    say(f"wrote {', '.join(f'report/{study_id}/{output_name(f)}' for f in formats)}")
+    say(f"wrote {', '.join(f'{_shown(final, root)}/{output_name(f)}' for f in formats)}")
     return final
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path as messages print it: relative to the project when inside it."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def build(

@@ -222,6 +222,26 @@ class KeyUndefined(jinja2.StrictUndefined):
         return msg
 
 
+class _MemoryBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept for the life of the process. Jinja keys each entry on the
+    template's name and file and checks the source's checksum before using it, so a
+    long-running process (the preview) recompiles only the templates that changed."""
+
+    def __init__(self) -> None:
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = self._store.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+_BYTECODE_CACHE = _MemoryBytecodeCache()
+
+
 def make_environment(search_path: list[Path]) -> SandboxedEnvironment:
     """The strict, sandboxed environment shared by every study's templates."""
     env = SandboxedEnvironment(
@@ -235,6 +255,7 @@ def make_environment(search_path: list[Path]) -> SandboxedEnvironment:
         comment_end_string=COMMENT_END,
         # autoescape for markdown: every `{{ ... }}` goes through to_markdown
         finalize=to_markdown,
+        bytecode_cache=_BYTECODE_CACHE,  # every environment is made here, with the same settings
     )
     env.filters["code"] = code_span
     env.filters["email"] = email_link
