@@ -27,7 +27,8 @@ from analysis.formatting import PARTS, Style, fmt_month_year, fmt_p_phrase, form
 from analysis.markup import Markdown, code_span, md_attr, md_escape, yaml_value
 from analysis.results import ResultsStore, Value
 
-__all__ = ["Bound", "Namespace", "check_template_links", "make_environment", "render_manuscript", "to_markdown"]
+__all__ = ["Bound", "Namespace", "check_front_matter", "check_template_links", "make_environment", "render_manuscript",
+           "to_markdown"]
 
 COMMENT_START, COMMENT_END = "{##", "##}"
 
@@ -456,4 +457,30 @@ def render_manuscript(
         loc = f"{where}:{line}" if line else where
         message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
         raise TemplateError(f"{loc}: {message}") from None
+    check_front_matter(text, f"templates/{study_id}/{entry}")
     return text
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+
+
+def check_front_matter(text: str, where: str) -> None:
+    """Fail with :class:`TemplateError` when the rendered YAML front matter does not parse
+    (typically a setting printed there without ``| yaml``) or is not a mapping."""
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        return
+    from analysis.yamlio import YAMLError, safe_load
+
+    try:
+        meta = safe_load(match.group(1))
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" (line {mark.line + 2} of the generated front matter)" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise TemplateError(
+            f"{where}: the YAML front matter it generates is not valid YAML{line}: {problem}; "
+            "print settings there as `{{ value | yaml }}`, which quotes and escapes them"
+        ) from None
+    if meta is not None and not isinstance(meta, dict):
+        raise TemplateError(f"{where}: the YAML front matter it generates is not a mapping of keys to values")
