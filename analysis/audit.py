@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from analysis.errors import ConfigError
 from analysis.formatting import fmt_number, fmt_p
 from analysis.results import ResultsStore
+from analysis.yamlio import YAMLError, safe_load
 
 __all__ = ["AuditRow", "add_audit", "audit", "load_published"]
 
@@ -52,8 +51,8 @@ class AuditRow:
 def load_published(path: Path) -> dict[str, Any]:
     """Read ``published.yaml``; check each entry has ``key``, ``printed`` and ``where``."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, YAMLError) as exc:
         raise ConfigError(f"{path}: cannot be read: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("values"), list):
         raise ConfigError(f"{path}: expected a mapping with a `values:` list")

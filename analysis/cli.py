@@ -51,10 +51,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from analysis.pipeline import lint
+    from analysis.lint import lint_templates
 
     root = _root(args)
-    literals = lint(root, args.study or None)
+    literals = lint_templates(root, args.study or None)
     for file, line, text in literals:
         print(f"{file}:{line}: lit({text!r})")
     print(f"lint: no unbound numbers ({len(literals)} explicit lit() escape(s))")

@@ -20,9 +20,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.errors import LintError
 from analysis.templating import make_environment
 
-__all__ = ["LintIssue", "lint_paths", "lint_source", "template_files"]
+__all__ = ["LintIssue", "lint_paths", "lint_source", "lint_templates", "template_files"]
 
 TEMPLATE_SUFFIXES = (".qmd.j2", ".md.j2")
 
@@ -137,3 +138,20 @@ def lint_paths(paths: list[Path], root: Path) -> tuple[list[LintIssue], list[tup
         issues.extend(found)
         literals.extend((rel, line, text) for line, text in lits)
     return issues, literals
+
+
+def lint_templates(root: Path, study_ids: list[str] | None = None) -> list[tuple[str, int, str]]:
+    """Lint the shared partials and the given studies' templates (all when None).
+
+    Raises :class:`~analysis.errors.LintError` listing every unbound number; returns the
+    ``lit()`` escapes as (file, line, text).
+    """
+    troot = root / "templates"
+    files = template_files(troot)
+    if study_ids is not None:
+        keep = [troot / "_shared", *[troot / s for s in study_ids]]
+        files = [f for f in files if any(f.is_relative_to(k) for k in keep)]
+    issues, literals = lint_paths(files, root)
+    if issues:
+        raise LintError("\n".join(str(i) for i in issues) + f"\n{len(issues)} unbound number(s)")
+    return literals

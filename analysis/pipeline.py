@@ -22,14 +22,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from analysis.errors import AnalysisError, ConfigError, LintError, ResultsError
-from analysis.lint import lint_paths, template_files
+from analysis.errors import AnalysisError, ConfigError, ResultsError
 from analysis.outputs import staged_dir, write_text_atomic
 from analysis.provenance import provenance
 from analysis.render import FORMATS, render
 from analysis.results import ResultsStore
 from analysis.study import Study, load_config, load_study
-from analysis.templating import render_manuscript
 
 __all__ = ["Progress", "analyse", "build", "lint", "render_study"]
 
@@ -160,19 +158,11 @@ def analyse(root: Path, study_id: str, progress: Callable[[str], None] | None = 
 
 # -- lint ------------------------------------------------------------------------------------
 def lint(root: Path, study_ids: list[str] | None = None) -> list[tuple[str, int, str]]:
-    """Lint the shared partials and the given studies' templates (all when None).
+    """Lint the shared partials and the given studies' templates: see
+    :func:`analysis.lint.lint_templates` (kept here for callers of the pipeline)."""
+    from analysis.lint import lint_templates  # Jinja2 is for rendering: analyse does not load it
 
-    Raises :class:`LintError` listing every unbound number; returns the ``lit()`` escapes.
-    """
-    troot = root / "templates"
-    files = template_files(troot)
-    if study_ids is not None:
-        keep = [troot / "_shared", *[troot / s for s in study_ids]]
-        files = [f for f in files if any(f.is_relative_to(k) for k in keep)]
-    issues, literals = lint_paths(files, root)
-    if issues:
-        raise LintError("\n".join(str(i) for i in issues) + f"\n{len(issues)} unbound number(s)")
-    return literals
+    return lint_templates(root, study_ids)
 
 
 # -- render ----------------------------------------------------------------------------------
@@ -204,6 +194,8 @@ def render_study(
     progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Stage 2: ``build/<study>/results.json`` + templates -> ``report/<study>/``."""
+    from analysis.templating import render_manuscript
+
     say = progress or (lambda _msg: None)
     config = load_config(root, study_id)
     cache = root / "build" / study_id

@@ -95,7 +95,9 @@ class KMPanel:
 
     ``hr`` is (estimate, lower, upper) and ``hr_label`` names the comparison
     (e.g. "HR (95% CI), placebo vs 6-MP"); ``logrank_p`` is the log-rank P. ``xticks`` overrides
-    the automatic ticks (:func:`nice_ticks`).
+    the automatic ticks (:func:`nice_ticks`); the numbers at risk are printed under them.
+    ``median_digits`` are the decimals of the medians in the key; ``risk_title`` heads the
+    numbers-at-risk table and ``risk_labels`` name its rows (default: the curve labels).
     """
 
     curves: tuple[KMCurve, ...]
@@ -109,6 +111,15 @@ class KMPanel:
     median_digits: int = 1
     show_medians: bool = True
     style: Style = field(default_factory=Style)
+    risk_title: str = "No. at risk"
+    risk_labels: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.risk_labels is not None and len(self.risk_labels) != len(self.curves):
+            raise StatisticsError(
+                f"Invalid `risk_labels` {list(self.risk_labels)!r}: expected one label per curve "
+                f"({len(self.curves)}: {[c.label for c in self.curves]})"
+            )
 
 
 def km_curve_data(fit: KMFit, label: str, time_scale: float = 1.0) -> KMCurve:
@@ -303,13 +314,13 @@ def _draw_panel(
     for i, c in enumerate(panel.curves):
         for t, n in zip(ticks, at_risk_at(c, ticks), strict=True):
             tab.text(t, i, fmt_int(n, st), ha="center", va="center", fontsize=8, gid="at-risk")
-    tab.set_yticks(range(n_arms), [c.label for c in panel.curves])
+    tab.set_yticks(range(n_arms), list(panel.risk_labels or [c.label for c in panel.curves]))
     for i, lab in enumerate(tab.get_yticklabels()):
         lab.set_color(arm_style(i).color)
         lab.set_fontsize(8)
         lab.set_gid("at-risk-label")
     tab.tick_params(axis="y", pad=14)  # clear of the numbers centred on the t = 0 tick
-    tab.text(0, 1.0, "No. at risk", transform=tab.transAxes, ha="left", va="top", fontsize=8,
+    tab.text(0, 1.0, panel.risk_title, transform=tab.transAxes, ha="left", va="top", fontsize=8,
              fontweight="bold")
     tab.tick_params(axis="both", length=0, labelbottom=False)
     for side in ("top", "right", "bottom", "left"):
@@ -346,11 +357,14 @@ def km_figure(
     style: Style | None = None,
     width_in: float = 6.5,
     height_in: float = 4.6,
+    risk_title: str = "No. at risk",
+    risk_labels: Sequence[str] | None = None,
 ) -> Figure:
     """One Kaplan-Meier panel with censoring marks, numbers at risk, medians, HR and log-rank P."""
     panel = KMPanel(tuple(curves), title, logrank_p, hr, hr_label, xlabel, ylabel,
                     None if xticks is None else tuple(float(x) for x in xticks), median_digits,
-                    show_medians, style or Style())
+                    show_medians, style or Style(), risk_title,
+                    None if risk_labels is None else tuple(risk_labels))
     return km_panels([panel], letters="", width_in=width_in, panel_height_in=height_in)
 
 

@@ -6,18 +6,14 @@ All statistics come from the engine; this script only says what to compute.
 
 from __future__ import annotations
 
+from analysis.context import StudyContext
 from analysis.figures.forest import forest_plot
-from analysis.figures.km import km_panels
-from analysis.methods import add_methods_values, add_significance_summary
 from analysis.results import ResultsStore
-from analysis.stats.contingency import CategoricalRule, compare_counts
+from analysis.stats.contingency import compare_counts
 from analysis.stats.meta import ModelChoice, generic_from_ci, mantel_haenszel_or
 from analysis.stats.survival import logrank
 from analysis.study import Arm, Study
-from analysis.tables.baseline import tbl_baseline
-from analysis.tables.comparison import tbl_comparison
 from analysis.tables.meta import MetaOutcome, tbl_meta
-from analysis.tables.survival import tbl_survival
 
 RESPONSE_ROWS = (("CR", "Complete response"), ("VGPR", "Very good partial response"),
                  ("PR", "Partial response"), ("MR", "Minimal response"))
@@ -44,98 +40,91 @@ def _arms(group: dict) -> list[Arm]:
     return [Arm(_code(lv["code"]), lv["label"], lv.get("short")) for lv in group["levels"]]
 
 
+def _levels(group: dict) -> list[list[str]]:
+    return [[lv["code"], lv["label"]] for lv in group["levels"]]
+
+
 def analyse(study: Study) -> ResultsStore:
     """Every table, figure and value of the manuscript."""
-    store = ResultsStore(study.id, study.style)
+    ctx = StudyContext(study, data="case_series")
     groups = study.config["groups"]
-    stats = study.statistics
-    rule = CategoricalRule(**stats.get("categorical_rule", {}))
-    _case_series(study, store, groups, rule)
-    _meta_analysis(study, store, stats)
-    _transplant(study, store, groups)
-    add_methods_values(store, study, rule, "student", "log",
-                       tables=("characteristics", *(g for g, _, _ in SUBGROUP_TABLES)))
-    return store
+    _case_series(ctx, groups)
+    _meta_analysis(ctx)
+    _transplant(ctx.using("transplant", by="chain_type", arms=_arms(groups["transplant_chain"])))
+    ctx.methods(tables=("characteristics", *(g for g, _, _ in SUBGROUP_TABLES)))
+    return ctx.store
 
 
-def _case_series(study: Study, store: ResultsStore, groups: dict, rule: CategoricalRule) -> None:
-    series = study.frames["case_series"].copy()
-    file = study.files["case_series"]
-    orr_codes = tuple(study.statistics["response"]["orr_categories"])
-    cut = study.statistics["age_cut"]
+def _case_series(ctx: StudyContext, groups: dict) -> None:
+    series = ctx.frame.copy()
+    orr_codes = tuple(ctx.study.statistics["response"]["orr_categories"])
+    cut = ctx.study.statistics["age_cut"]
     series["age_group"] = ["le58" if a <= cut else "gt58" for a in series["age"]]
     series["responder"] = ["yes" if r in orr_codes else "no" for r in series["best_response"]]
     for name in ("thalidomide", "lenalidomide", "ixazomib", "renal", "diabetes"):
         column = groups[name]["column"]
         series[column] = [_code(v) for v in series[column]]
-    src = {"inputs": [file]}
+    ctx = ctx.using(frame=series)
 
     n = len(series)
-    store.add("series.n", n, "int", test="count", **src)
-    store.add("series.age_cut", cut, "int", note="study.yaml: age cut point")
-    store.add("series.age_median", float(series["age"].median()), "num", digits=1, test="median", **src)
-    store.add("series.age_min", float(series["age"].min()), "num", digits=1, test="minimum", **src)
-    store.add("series.age_max", float(series["age"].max()), "num", digits=1, test="maximum", **src)
+    ctx.value("series.n", n, "int", test="count")
+    ctx.value("series.age_cut", cut, "int", note="study.yaml: age cut point", inputs=())
+    ctx.value("series.age_median", float(series["age"].median()), "num", digits=1, test="median")
+    ctx.value("series.age_min", float(series["age"].min()), "num", digits=1, test="minimum")
+    ctx.value("series.age_max", float(series["age"].max()), "num", digits=1, test="maximum")
     for name in ("disease_status", "sex", "chain"):
         column = groups[name]["column"]
         for level in groups[name]["levels"]:
             count = int((series[column].astype(str) == str(level["code"])).sum())
-            store.add(f"series.{name}.{level['code']}", {"n": count, "N": n}, "n_pct", test="count", **src)
+            ctx.value(f"series.{name}.{level['code']}", {"n": count, "N": n}, "n_pct", test="count")
     for drug in ("thalidomide", "lenalidomide", "ixazomib"):
         count = int((series[groups[drug]["column"]] == "yes").sum())
-        store.add(f"series.exposed.{drug}", {"n": count, "N": n}, "n_pct", test="count", **src)
+        ctx.value(f"series.exposed.{drug}", {"n": count, "N": n}, "n_pct", test="count")
     for code, _ in (*RESPONSE_ROWS, ("SD", ""), ("PD", "")):
         count = int((series["best_response"] == code).sum())
-        store.add(f"series.response.{code.lower()}", {"n": count, "N": n}, "n_pct", test="count", **src)
-    store.add("series.orr", {"n": int((series["responder"] == "yes").sum()), "N": n}, "n_pct",
-              test="overall response, " + " + ".join(orr_codes), **src)
+        ctx.value(f"series.response.{code.lower()}", {"n": count, "N": n}, "n_pct", test="count")
+    ctx.value("series.orr", {"n": int((series["responder"] == "yes").sum()), "N": n}, "n_pct",
+              test="overall response, " + " + ".join(orr_codes))
     for i, code in enumerate(orr_codes):
-        store.add(f"series.orr_codes.{i}", code, "text", note="study.yaml: ORR definition")
+        ctx.value(f"series.orr_codes.{i}", code, "text", note="study.yaml: ORR definition", inputs=())
 
-    response_arms = [Arm("yes", "Responders"), Arm("no", "Non-responders")]
-    store.add_table(tbl_baseline(
-        series, "responder", response_arms, store, "characteristics", "tbl-characteristics",
-        "Characteristics of responders and non-responders",
+    responders = ctx.using(by="responder", arms=[Arm("yes", "Responders"), Arm("no", "Non-responders")])
+    responders.baseline(
         [{"column": "age", "label": "Age, years", "type": "continuous"},
-         {"column": "age_group", "label": "Age group", "key": "age_group",
-          "levels": [[lv["code"], lv["label"]] for lv in groups["age"]["levels"]]},
-         {"column": "sex", "label": "Sex", "levels": [[lv["code"], lv["label"]] for lv in groups["sex"]["levels"]]},
-         {"column": "chain_type", "label": "Chain type", "key": "chain",
-          "levels": [[lv["code"], lv["label"]] for lv in groups["chain"]["levels"]]},
-         {"column": "disease_status", "label": "Disease status",
-          "levels": [[lv["code"], lv["label"]] for lv in groups["disease_status"]["levels"]]},
+         {"column": "age_group", "label": "Age group", "key": "age_group", "levels": _levels(groups["age"])},
+         {"column": "sex", "label": "Sex", "levels": _levels(groups["sex"])},
+         {"column": "chain_type", "label": "Chain type", "key": "chain", "levels": _levels(groups["chain"])},
+         {"column": "disease_status", "label": "Disease status", "levels": _levels(groups["disease_status"])},
          {"column": "renal_insufficiency", "label": "Renal insufficiency", "key": "renal",
           "levels": [["yes", "Yes"], ["no", "No"]]},
          {"column": "diabetes", "label": "Diabetes", "levels": [["yes", "Yes"], ["no", "No"]]}],
-        rule=rule, inputs=[file],
-    ))
+        key="characteristics", caption="Characteristics of responders and non-responders",
+    )
     outcomes = [{"label": label, "codes": [code]} for code, label in RESPONSE_ROWS]
     outcomes.append({"label": "Overall response (" + ", ".join(orr_codes) + ")", "codes": list(orr_codes),
                      "key": "orr"})
-    for group, table_id, caption in SUBGROUP_TABLES:
-        store.add_table(tbl_comparison(
-            series, groups[group]["column"], _arms(groups[group]), store, group, table_id, caption,
-            outcome_column="best_response", outcomes=outcomes, test=["orr"], rule=rule, inputs=[file],
-        ))
+    for group, tid, caption in SUBGROUP_TABLES:
+        ctx.using(by=groups[group]["column"], arms=_arms(groups[group])).comparison(
+            outcomes, column="best_response", key=group, id=tid, caption=caption, test=["orr"],
+        )
     # Renal function and diabetes: only the ORR comparison is reported, in the text
     for group in ("renal", "diabetes"):
         column = groups[group]["column"]
         arms = _arms(groups[group])
         counts = [[int(((series[column].astype(str) == a.code) & (series["responder"] == r)).sum())
                    for r in ("yes", "no")] for a in arms]
-        test = compare_counts(counts, rule)
+        test = compare_counts(counts, ctx.rule)
         for a, (yes, no) in zip(arms, counts, strict=True):
-            store.add(f"{group}.orr.{a.code}", {"n": yes, "N": yes + no}, "n_pct", test="count", **src)
-        store.add(f"{group}.orr.p", test.p, "p", test=test.method_label, **src)
-        store.add(f"{group}.orr.test", test.method_label, "text", test=test.method_label, **src)
-    add_significance_summary(store, "characteristics", study)
+            ctx.value(f"{group}.orr.{a.code}", {"n": yes, "N": yes + no}, "n_pct", test="count")
+        ctx.value(f"{group}.orr.p", test.p, "p", test=test.method_label)
+        ctx.value(f"{group}.orr.test", test.method_label, "text", test=test.method_label)
+    ctx.significance_summary("characteristics")
 
 
-def _meta_analysis(study: Study, store: ResultsStore, stats: dict) -> None:
-    binary = study.frames["meta_binary"]
-    ratios = study.frames["meta_ratios"]
-    bfile, rfile = study.files["meta_binary"], study.files["meta_ratios"]
-    rule = ModelChoice(**stats["meta"]["model_rule"])
+def _meta_analysis(ctx: StudyContext) -> None:
+    binary, ratios = ctx.frame_of("meta_binary"), ctx.frame_of("meta_ratios")
+    bfile, rfile = ctx.file_of("meta_binary"), ctx.file_of("meta_ratios")
+    rule = ModelChoice(**ctx.study.statistics["meta"]["model_rule"])
     outcomes = []
     for key, label, measure in BINARY_OUTCOMES:
         rows = binary[binary["outcome"] == key]
@@ -147,57 +136,47 @@ def _meta_analysis(study: Study, store: ResultsStore, stats: dict) -> None:
         result = generic_from_ci(list(rows["hr"]), list(rows["lower"]), list(rows["upper"]), list(rows["study"]),
                                  measure="ratio")
         outcomes.append(MetaOutcome(key, label, measure, result))
-    table, decisions = tbl_meta(outcomes, store, "meta", "tbl-meta",
+    table, decisions = tbl_meta(outcomes, ctx.store, "meta", "tbl-meta",
                                 "Pooled efficacy of daratumumab-based triplets against doublets (CASTOR and POLLUX)",
                                 rule, inputs=[bfile, rfile])
-    store.add_table(table)
-    store.add("meta.rule", rule.describe(), "text", note="study.yaml: model-choice rule")
-    store.add("meta.n_patients", int(binary[binary["outcome"] == "orr"][["n_treat", "n_control"]].to_numpy().sum()),
+    ctx.add_table(table)
+    ctx.value("meta.rule", rule.describe(), "text", note="study.yaml: model-choice rule", inputs=())
+    ctx.value("meta.n_patients", int(binary[binary["outcome"] == "orr"][["n_treat", "n_control"]].to_numpy().sum()),
               "int", test="sum of randomised patients", inputs=[bfile])
     for out in outcomes:
         fig = forest_plot(out.result, title=out.label, xlabel=f"{out.measure} (log scale)",
                           model=decisions[out.key], favours=("Favours doublet", "Favours triplet")
-                          if out.measure == "OR" else ("Favours triplet", "Favours doublet"), style=study.style)
-        store.add_figure(f"fig-forest-{out.key.replace('_', '-')}", fig,
-                         f"{out.label}: {out.measure} of the daratumumab triplet against its doublet in each trial "
-                         "and pooled, with study weights and the heterogeneity statistics.",
-                         alt=f"Forest plot of {out.label.lower()}", width="90%")
+                          if out.measure == "OR" else ("Favours triplet", "Favours doublet"), style=ctx.style)
+        ctx.figure(f"fig-forest-{out.key.replace('_', '-')}", fig,
+                   caption=f"{out.label}: {out.measure} of the daratumumab triplet against its doublet in each trial "
+                   "and pooled, with study weights and the heterogeneity statistics.",
+                   alt=f"Forest plot of {out.label.lower()}", width="90%")
 
 
-def _transplant(study: Study, store: ResultsStore, groups: dict) -> None:
-    cohort = study.frames["transplant"]
-    file = study.files["transplant"]
-    arms = _arms(groups["transplant_chain"])
-    summaries = {}
+def _transplant(ctx: StudyContext) -> None:
+    cohort = ctx.frame
+    summaries = []
     for endpoint, label in (("os", "Overall survival"), ("efs", "Event-free survival")):
-        summaries[endpoint] = tbl_survival(
-            cohort, time=f"{endpoint}_years", event=f"{endpoint}_event", arm_column="chain_type", arms=arms,
-            store=store, prefix=f"tx_{endpoint}", table_id=f"tbl-tx-{endpoint}",
+        summaries.append(ctx.survival(
+            f"tx_{endpoint}", time=f"{endpoint}_years", event=f"{endpoint}_event", label=label,
             caption=f"{label} after autologous transplantation by myeloma type", reference="IgG",
-            landmarks=[("y3", 3.0, "3-year")], time_unit="years", inputs=[file], digits=1,
-        )
+            landmarks=[("y3", 3.0, "3-year")], time_unit="years", digits=1,
+        ))
         # the comparison the report makes: light chain against IgG, all patients and those in CR
         for subset, mask in (("all", cohort["chain_type"].isin(["light_chain", "IgG"])),
                              ("cr", cohort["chain_type"].isin(["light_chain", "IgG"]) & (cohort["achieved_cr"] == 1))):
             sub = cohort[mask]
             test = logrank(sub[f"{endpoint}_years"], sub[f"{endpoint}_event"], sub["chain_type"],
                            levels=["light_chain", "IgG"])
-            store.add(f"tx_{endpoint}.lc_vs_igg.{subset}.p", test.p, "p", test="log-rank test, light chain vs IgG",
-                      inputs=[file])
-            store.add(f"tx_{endpoint}.lc_vs_igg.{subset}.n", len(sub), "int", test="count", inputs=[file])
-    for arm in arms:
-        store.add(f"tx.n.{arm.code}", int((cohort["chain_type"] == arm.code).sum()), "int", test="count",
-                  inputs=[file])
-    store.add("tx.n_total", len(cohort), "int", test="count", inputs=[file])
-    store.add("tx.n_cr", int(cohort["achieved_cr"].sum()), "int", test="count", inputs=[file])
-    store.add_table(summaries["os"].table)
-    store.add_table(summaries["efs"].table)
-    store.add_figure(
-        "fig-transplant",
-        km_panels([summaries["os"].km_panel("Overall survival", xlabel="Years", style=study.style),
-                   summaries["efs"].km_panel("Event-free survival", xlabel="Years", style=study.style)]),
-        "Kaplan-Meier estimates of overall survival (A) and event-free survival (B) after autologous "
+            ctx.value(f"tx_{endpoint}.lc_vs_igg.{subset}.p", test.p, "p", test="log-rank test, light chain vs IgG")
+            ctx.value(f"tx_{endpoint}.lc_vs_igg.{subset}.n", len(sub), "int", test="count")
+    for arm in ctx.arms:
+        ctx.value(f"tx.n.{arm.code}", int((cohort["chain_type"] == arm.code).sum()), "int", test="count")
+    ctx.value("tx.n_total", len(cohort), "int", test="count")
+    ctx.value("tx.n_cr", int(cohort["achieved_cr"].sum()), "int", test="count")
+    ctx.km_figure(
+        "fig-transplant", summaries,
+        caption="Kaplan-Meier estimates of overall survival (A) and event-free survival (B) after autologous "
         "transplantation in light-chain, IgG and IgA myeloma, with the numbers at risk.",
         alt="Two Kaplan-Meier plots by myeloma type",
     )
-

@@ -6,18 +6,10 @@ statistics come from the engine; this script only says what to compute.
 
 from __future__ import annotations
 
-from analysis.figures.km import km_panels
-from analysis.figures.scores import before_after_figure, score_panels
-from analysis.methods import add_methods_values, add_significance_summary
+from analysis.context import StudyContext
 from analysis.results import ResultsStore
-from analysis.stats.contingency import CategoricalRule
 from analysis.stats.survival import median_follow_up
 from analysis.study import Study
-from analysis.tables.adverse import tbl_adverse
-from analysis.tables.baseline import tbl_baseline
-from analysis.tables.response import tbl_response
-from analysis.tables.scores import tbl_scores
-from analysis.tables.survival import tbl_survival
 
 MONTHS_PER_YEAR = 12
 
@@ -39,87 +31,55 @@ SCORES = [
 
 def analyse(study: Study) -> ResultsStore:
     """Every table, figure and value of the manuscript."""
-    store = ResultsStore(study.id, study.style)
-    patients = study.frames["patients"]
-    events = study.frames["adverse_events"]
-    pfile, afile = study.files["patients"], study.files["adverse_events"]
-    stats = study.statistics
-    rule = CategoricalRule(**stats.get("categorical_rule", {}))
-    t_method = stats.get("t_test", "student")
-    arms = study.arms
+    ctx = StudyContext(study, data="patients", by="arm")
+    ctx.counts()
+    ctx.baseline(BASELINE, key="table1", id="tbl-baseline")
+    ctx.response(column="best_response", key="table2", id="tbl-response",
+                 caption=f"Best response after {study.protocol['cycles_before_assessment']} cycles")
 
-    store.add("n.total", len(patients), "int", test="count", inputs=[pfile])
-    for arm in arms:
-        store.add(f"n.{arm.code}", int((patients["arm"] == arm.code).sum()), "int", test="count", inputs=[pfile])
-
-    baseline = tbl_baseline(
-        patients, "arm", arms, store, "table1", "tbl-baseline", "Baseline characteristics of the patients",
-        BASELINE, rule=rule, t_method=t_method, inputs=[pfile],
-    )
-    store.add_table(baseline)
-
-    response = tbl_response(
-        patients, "arm", arms, store, "table2", "tbl-response",
-        f"Best response after {study.protocol['cycles_before_assessment']} cycles",
-        response_column="best_response", rule=rule, inputs=[pfile],
-    )
-    store.add_table(response)
-
-    conf_type = stats.get("survival_conf_type", "log")
-    landmark_years = int(stats.get("landmark_years", 3))
+    landmark_years = int(study.statistics.get("landmark_years", 3))
     landmark = [(f"y{landmark_years}", landmark_years * MONTHS_PER_YEAR, f"{landmark_years}-year")]
-    store.add("landmark.years", landmark_years, "int", note="study.yaml: statistics.landmark_years")
-    summaries = {}
-    for endpoint, label in (("pfs", "Progression-free survival"), ("os", "Overall survival")):
-        summaries[endpoint] = tbl_survival(
-            patients, time=f"{endpoint}_months", event=f"{endpoint}_event", arm_column="arm", arms=arms,
-            store=store, prefix=endpoint, table_id=f"tbl-{endpoint}", caption=f"{label} by arm",
-            reference=arms[-1].code, landmarks=landmark, conf_type=conf_type, inputs=[pfile],
-        )
-    follow = median_follow_up(patients["os_months"], patients["os_event"])
-    q = _follow_up_quartiles(patients)
-    src = {"test": "reverse Kaplan-Meier median follow-up", "inputs": [pfile]}
-    store.add("followup.median_months", follow.median, "num", digits=1, **src)
-    store.add("followup.median_years", follow.median / MONTHS_PER_YEAR, "num", digits=1, **src)
-    store.add("followup.q1_years", q[0] / MONTHS_PER_YEAR, "num", digits=1, **src)
-    store.add("followup.q3_years", q[1] / MONTHS_PER_YEAR, "num", digits=1, **src)
-
-    panels = [summaries["pfs"].km_panel("Progression-free survival", style=study.style),
-              summaries["os"].km_panel("Overall survival", style=study.style)]
-    store.add_figure(
-        "fig-survival", km_panels(panels),
-        "Kaplan-Meier estimates of progression-free survival (A) and overall survival (B) by arm, with "
+    ctx.value("landmark.years", landmark_years, "int", note="study.yaml: statistics.landmark_years", inputs=())
+    pfs = ctx.survival("pfs", time="pfs_months", event="pfs_event", label="Progression-free survival",
+                       reference=study.arms[-1].code, landmarks=landmark, table=False)
+    os_ = ctx.survival("os", time="os_months", event="os_event", label="Overall survival",
+                       reference=study.arms[-1].code, landmarks=landmark, table=False)
+    _follow_up(ctx)
+    ctx.km_figure(
+        "fig-survival", [pfs, os_],
+        caption="Kaplan-Meier estimates of progression-free survival (A) and overall survival (B) by arm, with "
         "censored patients marked and the numbers at risk below each panel.",
         alt="Two Kaplan-Meier plots comparing the arms",
     )
 
-    scores = tbl_scores(
-        patients, "arm", arms, store, "table3", "tbl-scores",
-        "Pain (NRS) and performance (KPS) scores before and after treatment", SCORES,
-        t_method=t_method, inputs=[pfile],
-    )
-    store.add_table(scores)
-    store.add_figure(
-        "fig-scores", before_after_figure(score_panels(store, "table3", SCORES, arms)),
-        "Mean NRS pain scores (left) and KPS scores (right) before and after treatment by arm; error bars show "
-        "one standard deviation and asterisks the paired comparison with the pre-treatment score.",
+    ctx.scores(SCORES, key="table3", id="tbl-scores",
+               caption="Pain (NRS) and performance (KPS) scores before and after treatment")
+    ctx.score_figure(
+        "fig-scores", SCORES, key="table3",
+        caption="Mean NRS pain scores (left) and KPS scores (right) before and after treatment by arm; error bars "
+        "show one standard deviation and asterisks the paired comparison with the pre-treatment score.",
         alt="Bar charts of NRS and KPS before and after treatment",
     )
 
-    bands = [tuple(b) for b in stats.get("ae_grade_bands", [["1–2", 1, 2], ["3–4", 3, 4]])]
-    labels = study.config.get("value_labels", {})
-    adverse = tbl_adverse(
-        events, patients, "arm", arms, store, "table4", "tbl-adverse-events",
-        "Adverse events by arm and worst grade", bands=bands, rule=rule, inputs=[afile, pfile],
-        terms=list(labels.get("term", {}).items()) or None, category_labels=labels.get("category"),
-    )
-    store.add_table(adverse)
-    _adverse_summary(store, events, bands, afile)
+    ctx.adverse_events(events="adverse_events", key="table4", id="tbl-adverse-events")
+    _adverse_summary(ctx)
 
-    add_significance_summary(store, "table1", study)
-    add_significance_summary(store, "table4", study)
-    add_methods_values(store, study, rule, t_method, conf_type, tables=("table1", "table2", "table4"))
-    return store
+    ctx.significance_summary("table1")
+    ctx.significance_summary("table4")
+    ctx.methods(tables=("table1", "table2", "table4"))
+    return ctx.store
+
+
+def _follow_up(ctx: StudyContext) -> None:
+    """Median follow-up and its quartiles by the reverse Kaplan-Meier method."""
+    patients = ctx.frame
+    follow = median_follow_up(patients["os_months"], patients["os_event"])
+    q = _follow_up_quartiles(patients)
+    src = {"test": "reverse Kaplan-Meier median follow-up"}
+    ctx.value("followup.median_months", follow.median, "num", digits=1, **src)
+    ctx.value("followup.median_years", follow.median / MONTHS_PER_YEAR, "num", digits=1, **src)
+    ctx.value("followup.q1_years", q[0] / MONTHS_PER_YEAR, "num", digits=1, **src)
+    ctx.value("followup.q3_years", q[1] / MONTHS_PER_YEAR, "num", digits=1, **src)
 
 
 def _follow_up_quartiles(patients) -> tuple[float, float]:
@@ -133,13 +93,15 @@ def _follow_up_quartiles(patients) -> tuple[float, float]:
     return out[0], out[1]
 
 
-def _adverse_summary(store: ResultsStore, events, bands, afile: str) -> None:
+def _adverse_summary(ctx: StudyContext) -> None:
     """Counts the prose needs beyond the table: share of low-grade events, severe neuropathy."""
+    events = ctx.frame_of("adverse_events")
+    bands = [tuple(b) for b in ctx.study.statistics.get("ae_grade_bands", [["1–2", 1, 2], ["3–4", 3, 4]])]
     low_lo, low_hi = bands[0][1], bands[0][2]
     low = int(events["grade"].between(low_lo, low_hi).sum())
-    src = {"test": "count", "inputs": [afile]}
-    store.add("ae.low_band", str(bands[0][0]), "text", note="study.yaml: grade bands")
-    store.add("ae.high_band", str(bands[1][0]), "text", note="study.yaml: grade bands")
-    store.add("ae.low_grade_share", low / len(events), "pct", digits=1, **src)
+    src = {"test": "count", "inputs": [ctx.file_of("adverse_events")]}
+    ctx.value("ae.low_band", str(bands[0][0]), "text", note="study.yaml: grade bands", inputs=())
+    ctx.value("ae.high_band", str(bands[1][0]), "text", note="study.yaml: grade bands", inputs=())
+    ctx.value("ae.low_grade_share", low / len(events), "pct", digits=1, **src)
     neuro = events[(events["term"] == "peripheral_neuropathy") & (events["grade"] >= bands[1][1])]
-    store.add("ae.neuropathy_severe", len(neuro), "int", **src)
+    ctx.value("ae.neuropathy_severe", len(neuro), "int", **src)

@@ -19,7 +19,7 @@ Keys (``<arm>`` is the arm code):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -44,19 +44,46 @@ __all__ = ["SurvivalSummary", "tbl_survival"]
 
 @dataclass(frozen=True)
 class SurvivalSummary:
-    """What :func:`tbl_survival` computed: the table, a curve per arm and the tests."""
+    """What :func:`tbl_survival` computed: the table, a curve per arm and the tests.
+
+    ``label`` names the endpoint (the figure panel's default title); ``digits`` and
+    ``time_unit`` are those of the stored medians, so the figure prints them as the prose does.
+    """
 
     table: Table
     fits: dict[str, KMFit]
     logrank: LogRank
     cox: CoxResult | None
     arms: tuple[Arm, ...] = ()
+    label: str | None = None
+    digits: int = 2
+    time_unit: str = "months"
 
-    def km_panel(self, title: str | None = None, xlabel: str = "Months", hr_arm: str | None = None,
-                 xticks: Sequence[float] | None = None, style: Any = None) -> Any:
+    def labelled(self, label: str) -> SurvivalSummary:
+        """The same summary naming its endpoint ``label``."""
+        return replace(self, label=label)
+
+    def km_panel(
+        self,
+        title: str | None = None,
+        xlabel: str | None = None,
+        hr_arm: str | None = None,
+        xticks: Sequence[float] | None = None,
+        style: Any = None,
+        *,
+        ylabel: str = "Survival probability",
+        median_digits: int | None = None,
+        risk_labels: Sequence[str] | None = None,
+        risk_title: str = "No. at risk",
+        show_medians: bool = True,
+    ) -> Any:
         """The Kaplan-Meier figure panel of these curves and tests (plain data, no new statistics).
 
-        ``hr_arm`` picks the hazard ratio to annotate (default: the first arm against the reference).
+        ``title`` defaults to the endpoint's label, ``xlabel`` to the time unit ("Months");
+        ``xticks`` are the time breaks (also the at-risk columns); ``median_digits`` default to
+        the digits of the stored medians, so figure and prose agree; ``risk_labels`` name the
+        at-risk rows (default: the arms' short names); ``hr_arm`` picks the hazard ratio to
+        annotate (default: the first arm against the reference).
         """
         from analysis.figures.km import KMPanel, km_curve_data
 
@@ -70,8 +97,12 @@ class SurvivalSummary:
             other = next(a for a in self.arms if a.code == self.cox.reference)
             hr_label = f"HR, {next(a.name for a in self.arms if a.code == arm)} vs {other.name}"
         kwargs: dict[str, Any] = {"style": style} if style is not None else {}
-        return KMPanel(curves, title=title, logrank_p=self.logrank.p, hr=hr, hr_label=hr_label, xlabel=xlabel,
-                       xticks=tuple(xticks) if xticks else None, median_digits=2, **kwargs)
+        return KMPanel(curves, title=title if title is not None else self.label, logrank_p=self.logrank.p, hr=hr,
+                       hr_label=hr_label, xlabel=xlabel or self.time_unit.capitalize(), ylabel=ylabel,
+                       xticks=tuple(float(x) for x in xticks) if xticks else None,
+                       median_digits=self.digits if median_digits is None else median_digits,
+                       show_medians=show_medians, risk_title=risk_title,
+                       risk_labels=tuple(risk_labels) if risk_labels is not None else None, **kwargs)
 
 
 def tbl_survival(
@@ -165,5 +196,5 @@ def tbl_survival(
     bind.cell(["logrank", "df"], test.df, "int", test="log-rank test")
     if cox_note:
         table.notes.append(cox_note.rstrip(".") + ".")
-    return SurvivalSummary(table.validate(), fits, test, cox, tuple(arms))
+    return SurvivalSummary(table.validate(), fits, test, cox, tuple(arms), digits=digits, time_unit=time_unit)
 

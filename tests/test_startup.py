@@ -1,0 +1,69 @@
+"""Lean start-up: the quick commands import no numeric stack, and an analysis imports only
+what its study uses.
+
+These are correctness tests (which modules a fresh interpreter ends up with), not timings:
+the timings live in ``benchmarks/run_all.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+HEAVY = ("pandas", "scipy", "matplotlib", "numpy", "PIL", "pypandoc", "typst")
+
+_PROBE = """
+import json, sys
+from analysis.cli import main
+try:
+    status = main(sys.argv[1:])
+except SystemExit as exc:  # --help exits from argparse
+    status = exc.code
+json.dump({"status": status, "modules": sorted(sys.modules)}, sys.stderr)
+"""
+
+
+def modules_after(*argv: str, cwd=REPO) -> tuple[int, set[str]]:
+    """Run ``python -m analysis ARGV`` in a fresh interpreter; return its exit status and
+    every module it had imported when it finished."""
+    proc = subprocess.run([sys.executable, "-c", _PROBE, *argv], cwd=cwd, capture_output=True, text=True)
+    report = json.loads(proc.stderr.strip().splitlines()[-1])
+    return report["status"], set(report["modules"])
+
+
+def _heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in HEAVY)
+
+
+@pytest.mark.parametrize("argv", [("--help",), ("list",), ("lint",), ("lint", "ixazomib_ndmm"), ("analyse", "--help")])
+def test_quick_commands_import_no_numeric_stack(argv):
+    status, modules = modules_after(*argv)
+    assert status == 0
+    assert _heavy(modules) == []
+
+
+def test_list_and_lint_still_work_without_pandas(mini_project):
+    status, modules = modules_after("--root", str(mini_project), "list")
+    assert status == 0 and "pandas" not in modules
+    status, modules = modules_after("--root", str(mini_project), "lint")
+    assert status == 0 and "pandas" not in modules
+
+
+def test_analyse_imports_only_what_the_study_uses(tmp_path):
+    """ixazomib_ndmm has no meta-analysis, no forest plot and reads only CSV: none of those
+    modules (nor the renderers, nor spreadsheet/SPSS readers) is imported by its analysis."""
+    import shutil
+
+    root = tmp_path / "project"
+    for folder in ("data/ixazomib_ndmm",):
+        shutil.copytree(REPO / folder, root / folder)
+    status, modules = modules_after("--root", str(root), "analyse", "-q", "ixazomib_ndmm")
+    assert status == 0
+    unused = {"analysis.stats.meta", "analysis.figures.forest", "analysis.tables.meta",
+              "analysis.templating", "openpyxl", "pyreadstat", "pypandoc", "typst", "jinja2"}
+    assert sorted(unused & modules) == []
