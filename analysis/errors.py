@@ -99,3 +99,15 @@ class LintError(AnalysisError):
 
 class RenderError(AnalysisError):
     """pandoc, typst or quarto failed to turn the manuscript source into an output."""
+
+
+class OutputError(AnalysisError):
+    """An output folder cannot be written (read-only, full, a file in the way) or locked."""
+
+
+class ScriptError(AnalysisError):
+    """A study's analysis script raised an unexpected exception.
+
+    The message names the script's file and line and the error; ``--debug`` shows the
+    traceback (kept as ``__cause__``).
+    """
