@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from analysis.errors import AnalysisError
-from analysis.render import ENGINES, FORMATS
+from analysis.render import ENGINES, FORMAT_ALIASES, FORMATS, normalise_formats
 
 __all__ = ["MAX_EPOCH", "check_environment", "main"]
 
@@ -37,10 +37,11 @@ def _studies(args: argparse.Namespace) -> list[str]:
 
 def _formats(text: str) -> tuple[str, ...]:
     out = tuple(f.strip() for f in text.split(",") if f.strip())
-    bad = [f for f in out if f not in FORMATS]
+    bad = [f for f in out if f not in FORMATS and f not in FORMAT_ALIASES]
     if bad or not out:
-        raise argparse.ArgumentTypeError(f"invalid format(s) {bad or text!r}; choose from {', '.join(FORMATS)}")
-    return out
+        choices = ", ".join([*FORMATS, *FORMAT_ALIASES])
+        raise argparse.ArgumentTypeError(f"invalid format(s) {bad or text!r}; choose from {choices}")
+    return normalise_formats(out)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -164,7 +165,7 @@ def make_parser() -> argparse.ArgumentParser:
     add("lint", cmd_lint, "fail on any number in template prose that is not bound to a value")
     for name, func, help_ in (
         ("analyse", cmd_analyse, "validate data and compute results into build/STUDY/"),
-        ("render", cmd_render, "render build/STUDY/results.json into report/STUDY/ (HTML, PDF, DOCX)"),
+        ("render", cmd_render, "render build/STUDY/results.json into report/STUDY/ (HTML, PDF, DOCX, JATS)"),
         ("build", cmd_build, "analyse and render: data in, manuscript out"),
     ):
         p = add(name, func, help_)
@@ -173,7 +174,7 @@ def make_parser() -> argparse.ArgumentParser:
             p.add_argument("--engine", choices=ENGINES, default="embedded",
                            help="embedded: pandoc + typst from pip (default); quarto: `quarto render`")
             p.add_argument("--formats", type=_formats, default=FORMATS,
-                           help="comma-separated subset of html,pdf,docx (default: all)")
+                           help="comma-separated subset of html,pdf,docx,jats (xml = jats; default: all)")
     p = add("audit", cmd_audit, "compare computed values with the numbers the original paper printed")
     p.add_argument("--all", action="store_true", help="list matches too, not only differences")
     add("diff", cmd_diff, "list the values the next render would change (report/ vs build/)")

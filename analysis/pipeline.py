@@ -27,9 +27,10 @@ from typing import Any
 from analysis.errors import AnalysisError, ConfigError, RenderError, ResultsError, ScriptError
 from analysis.outputs import output_errors, recover, staged_dir, study_lock, write_text_atomic
 from analysis.provenance import provenance
-from analysis.render import FORMATS, render
+from analysis.render import FORMATS, RenderOptions, normalise_formats, output_name, render
 from analysis.results import ResultsStore
 from analysis.study import Study, load_config, load_study
+from analysis.trail import bind_table_sources, check_spans, check_trail
 
 __all__ = ["Progress", "analyse", "build", "lint", "render_study"]
 
@@ -78,7 +79,8 @@ def _protocol_values(store: ResultsStore, protocol: Any, prefix: str = "protocol
 
 
 def _save_figures(store: ResultsStore, folder: Path) -> None:
-    """Save every figure as SVG (HTML, PDF) and PNG (DOCX), with no timestamps inside."""
+    """Save every figure as SVG (HTML, PDF) and 300 dpi PNG (DOCX), and for submission as a
+    vector PDF and a 600 dpi PNG; no timestamps inside, so the bytes are reproducible."""
     import matplotlib.pyplot as plt
 
     from analysis.figures.style import figure_context
@@ -88,17 +90,29 @@ def _save_figures(store: ResultsStore, folder: Path) -> None:
         _save_each(store, folder, plt)
 
 
+#: The formats each figure is saved in: (suffix, savefig keywords). Only SVG and PNG are
+#: referenced by results.json and the manuscript; the PDF and the 600 dpi PNG are the files a
+#: journal's submission system asks for.
+_FIGURE_FILES = (
+    ("svg", {"format": "svg", "metadata": {"Date": None}}),
+    ("png", {"format": "png", "dpi": 300, "metadata": {"Software": None}}),
+    ("pdf", {"format": "pdf", "metadata": {"CreationDate": None, "Producer": None, "Creator": None}}),
+    ("600dpi.png", {"format": "png", "dpi": 600, "metadata": {"Software": None}}),
+)
+
+
 def _save_each(store: ResultsStore, folder: Path, plt: Any) -> None:
     for fig_id, fig in sorted(store.figures.items()):
         if fig.figure is None:
             raise ResultsError(f"figure {fig_id!r} has no matplotlib figure to save")
-        svg, png = folder / f"{fig_id}.svg", folder / f"{fig_id}.png"
-        fig.figure.savefig(svg, format="svg", metadata={"Date": None}, bbox_inches="tight")
-        buf = io.BytesIO()
-        fig.figure.savefig(buf, format="png", dpi=200, metadata={"Software": None}, bbox_inches="tight")
-        png.write_bytes(buf.getvalue())
+        # The builders lay a figure out at its final (journal column) size, so it is saved as
+        # drawn: no bbox_inches="tight", which would draw every figure a second time to crop it.
+        for suffix, kwargs in _FIGURE_FILES:
+            buf = io.BytesIO()
+            fig.figure.savefig(buf, **kwargs)
+            (folder / f"{fig_id}.{suffix}").write_bytes(buf.getvalue())
         plt.close(fig.figure)
-        fig.files = {"svg": f"figures/{svg.name}", "png": f"figures/{png.name}"}
+        fig.files = {"svg": f"figures/{fig_id}.svg", "png": f"figures/{fig_id}.png"}
 
 
 def _load_script(study: Study) -> Any:
@@ -190,6 +204,7 @@ def run_analysis(study: Study) -> ResultsStore:
 
         add_audit(store, load_published(published))
         store.inputs["published.yaml"] = sha256_file(published)
+    bind_table_sources(store)
     return store
 
 
@@ -241,6 +256,22 @@ def _study_context(config: dict[str, Any]) -> dict[str, Any]:
     return {k: config[k] for k in keep if k in config}
 
 
+def _render_options(config: dict[str, Any]) -> RenderOptions:
+    """The ``render:`` settings of study.yaml (``line_numbers: true`` numbers DOCX lines for review)."""
+    raw = config.get("render") or {}
+    where = f"data/{config.get('id')}/study.yaml"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: `render` must be a mapping, got {type(raw).__name__}")
+    known = {"line_numbers"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown `render` setting(s) {unknown}. Must be among: {sorted(known)}")
+    line_numbers = raw.get("line_numbers", False)
+    if not isinstance(line_numbers, bool):
+        raise ConfigError(f"{where}: `render.line_numbers` must be true or false, got {line_numbers!r}")
+    return RenderOptions(line_numbers=line_numbers)
+
+
 def _write_tables(store: ResultsStore, folder: Path) -> None:
     """Each table as Markdown (as in the manuscript) and as a tidy CSV of raw numbers."""
     if not store.tables:
@@ -277,6 +308,7 @@ def _render_study(
 ) -> Path:
     from analysis.templating import render_manuscript
 
+    formats = normalise_formats(formats)
     config = load_config(root, study_id)
     cache = root / "build" / study_id
     results_file = cache / "results.json"
@@ -295,6 +327,8 @@ def _render_study(
     text = render_manuscript(
         root / "templates", study_id, store, {"study": _study_context(config), "prov": prov}, alpha=alpha
     )
+    say("checking the paper trail")
+    check_trail(store, text)
     shared = root / "templates" / "_shared"
     final = root / "report" / study_id
     with output_errors(root, f"report/{study_id}"), \
@@ -307,12 +341,15 @@ def _render_study(
             own = root / "templates" / study_id / name
             shutil.copy2(own if own.exists() else shared / name, stage / name)
         write_text_atomic(stage / "manuscript.qmd", text)
-        written = render(stage / "manuscript.qmd", shared, formats, engine, prov["epoch"], say)
+        written = render(stage / "manuscript.qmd", shared, formats, engine, prov["epoch"], say,
+                         _render_options(config))
         _check_outputs(written)
+        if "html" in formats:
+            check_spans(stage / "manuscript.html", store)
         typ = stage / "manuscript.typ"
         if typ.exists():
             typ.unlink()
-    say(f"wrote {', '.join(f'report/{study_id}/manuscript.{f}' for f in formats)}")
+    say(f"wrote {', '.join(f'report/{study_id}/{output_name(f)}' for f in formats)}")
     return final
 
 

@@ -1,8 +1,10 @@
-"""Renderers: turn the generated ``manuscript.qmd`` into HTML, DOCX and PDF.
+"""Renderers: turn the generated ``manuscript.qmd`` into HTML, PDF, DOCX and JATS XML.
 
 The default ``embedded`` engine needs nothing but pip: pandoc from the
-``pypandoc-binary`` wheel (HTML, DOCX, and typst source) and the ``typst`` wheel (PDF),
-the engine pair Quarto itself bundles. ``quarto`` calls ``quarto render`` on the same
+``pypandoc-binary`` wheel (HTML, DOCX, JATS, and typst source) and the ``typst`` wheel
+(PDF, compiled in-process), the engine pair Quarto itself bundles. The pandoc calls of one
+build run as concurrent subprocesses; typst compiles as soon as its source is written, while
+the other pandoc calls are still running. ``quarto`` calls ``quarto render`` on the same
 ``.qmd`` when a ``quarto`` executable is on PATH.
 
 Every renderer works inside the staging folder of a build, so a failure never touches
@@ -14,15 +16,61 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.errors import RenderError
 
-__all__ = ["ENGINES", "FORMATS", "pandoc_path", "pandoc_version", "render", "typst_version"]
+__all__ = [
+    "ENGINES",
+    "FORMATS",
+    "FORMAT_ALIASES",
+    "SUFFIXES",
+    "RenderOptions",
+    "normalise_formats",
+    "output_name",
+    "pandoc_path",
+    "pandoc_version",
+    "render",
+    "typst_version",
+]
 
 ENGINES = ("embedded", "quarto")
-FORMATS = ("html", "pdf", "docx")
+FORMATS = ("html", "pdf", "docx", "jats")
+#: Other names a user may give on ``--formats``.
+FORMAT_ALIASES = {"xml": "jats"}
+#: The file suffix of each format's output (``manuscript.xml`` for JATS).
+SUFFIXES = {"html": ".html", "pdf": ".pdf", "docx": ".docx", "jats": ".xml"}
 _READER = "markdown+fenced_divs+bracketed_spans+grid_tables+pipe_tables+yaml_metadata_block+implicit_figures"
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Per-study rendering settings (``render:`` in study.yaml).
+
+    ``line_numbers`` numbers the lines of the DOCX for review.
+    """
+
+    line_numbers: bool = False
+
+
+def normalise_formats(formats: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Resolve aliases (``xml`` -> ``jats``) and reject unknown formats; keeps the order."""
+    out: list[str] = []
+    for f in formats:
+        name = FORMAT_ALIASES.get(f, f)
+        if name not in FORMATS:
+            choices = ", ".join([*FORMATS, *FORMAT_ALIASES])
+            raise RenderError(f"Invalid format {f!r}. Must be one of: {choices}")
+        if name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def output_name(fmt: str, stem: str = "manuscript") -> str:
+    """The file a format is written to: ``manuscript.html``, ..., ``manuscript.xml``."""
+    return stem + SUFFIXES[FORMAT_ALIASES.get(fmt, fmt)]
 
 
 def pandoc_path() -> str:
@@ -38,25 +86,40 @@ def pandoc_path() -> str:
 
 
 def pandoc_version() -> str:
+    """The version of the bundled pandoc, e.g. ``"3.9"``."""
     import pypandoc
 
     return pypandoc.get_pandoc_version()
 
 
 def typst_version() -> str:
+    """The version of the ``typst`` wheel."""
     from importlib.metadata import version
 
     return version("typst")
 
 
-def _run(cmd: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip()
-        raise RenderError(f"{what} failed (exit {proc.returncode}):\n{detail}")
-    warnings = [ln for ln in proc.stderr.splitlines() if "WARNING" in ln.upper()]
-    if warnings:
-        raise RenderError(f"{what} reported problems:\n" + "\n".join(warnings))
+class _Job:
+    """One pandoc subprocess started now; :meth:`wait` checks how it ended."""
+
+    def __init__(self, cmd: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
+        self.what = what
+        self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+
+    def wait(self) -> None:
+        out, err = self.proc.communicate()
+        if self.proc.returncode != 0:
+            detail = (err or out).strip()
+            raise RenderError(f"{self.what} failed (exit {self.proc.returncode}):\n{detail}")
+        warnings = [ln for ln in err.splitlines() if "WARNING" in ln.upper()]
+        if warnings:
+            raise RenderError(f"{self.what} reported problems:\n" + "\n".join(warnings))
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
 
 
 def _pandoc_common(shared: Path) -> list[str]:
@@ -68,40 +131,48 @@ def _pandoc_common(shared: Path) -> list[str]:
     ]
 
 
-def render_html(qmd: Path, out: Path, shared: Path, env: dict[str, str]) -> None:
+def _html_cmd(qmd: Path, out: Path, shared: Path) -> list[str]:
     """Self-contained HTML: figures, CSS and fonts embedded in one file."""
-    cmd = [pandoc_path(), qmd.name, *_pandoc_common(shared), "--to", "html5", "--standalone",
-           "--embed-resources", "--css", str(shared / "manuscript.css"),
-           "--metadata", "link-citations=true", "--section-divs", "--wrap=none",
-           "--shift-heading-level-by=1", "--output", str(out)]
-    _run(cmd, qmd.parent, env, "pandoc (HTML)")
+    return [pandoc_path(), qmd.name, *_pandoc_common(shared),
+            "--to", "html5", "--standalone", "--embed-resources", "--css", str(shared / "manuscript.css"),
+            "--metadata", "link-citations=true", "--section-divs", "--wrap=none",
+            "--shift-heading-level-by=1", "--output", out.name]
 
 
-def render_docx(qmd: Path, out: Path, shared: Path, env: dict[str, str]) -> None:
-    """DOCX with real Word tables; figures as PNG."""
-    cmd = [pandoc_path(), qmd.name, "--lua-filter", str(shared / "docx-png.lua"),
-           *_pandoc_common(shared), "--to", "docx", "--output", str(out)]
-    _run(cmd, qmd.parent, env, "pandoc (DOCX)")
+def _docx_cmd(qmd: Path, out: Path, shared: Path) -> list[str]:
+    """DOCX with real Word tables, the generated reference document's styles; figures as PNG."""
+    cmd = [pandoc_path(), qmd.name, "--lua-filter", str(shared / "docx-png.lua"), *_pandoc_common(shared),
+           "--to", "docx", "--output", out.name]
+    ref = shared / "reference.docx"
+    if ref.is_file():
+        cmd[-2:-2] = ["--reference-doc", str(ref)]
+    return cmd
 
 
-def render_pdf(qmd: Path, out: Path, shared: Path, env: dict[str, str]) -> None:
-    """PDF through pandoc's typst writer and the typst wheel."""
-    typ = qmd.with_suffix(".typ")
-    cmd = [pandoc_path(), qmd.name, "--lua-filter", str(shared / "typst-divs.lua"),
-           *_pandoc_common(shared), "--to", "typst", "--standalone",
-           "--template", str(shared / "manuscript.typ"), "--output", typ.name]
-    _run(cmd, qmd.parent, env, "pandoc (typst)")
+def _typst_cmd(qmd: Path, typ: Path, shared: Path) -> list[str]:
+    return [pandoc_path(), qmd.name, "--lua-filter", str(shared / "typst-divs.lua"), *_pandoc_common(shared),
+            "--to", "typst", "--standalone", "--template", str(shared / "manuscript.typ"), "--output", typ.name]
+
+
+def _jats_cmd(qmd: Path, out: Path, shared: Path) -> list[str]:
+    """JATS (Archiving and Interchange tag set): front matter, abstract, keywords, body, refs."""
+    return [pandoc_path(), qmd.name, *_pandoc_common(shared), "--to", "jats_archiving", "--standalone", "--wrap=none",
+            "--output", out.name]
+
+
+def _compile_typst(typ: Path, out: Path, root: Path) -> None:
     try:
         import typst
     except ImportError:  # pragma: no cover - a dependency
         raise RenderError("the typst wheel is not installed: run `make report` to install it") from None
     try:
-        typst.compile(str(typ), output=str(out), root=str(qmd.parent))
+        typst.compile(str(typ), output=str(out), root=str(root))
     except Exception as exc:  # typst raises its own error type with the source location
         raise RenderError(f"typst failed on {typ.name}: {exc}") from None
 
 
 def render_quarto(qmd: Path, formats: tuple[str, ...], env: dict[str, str]) -> None:
+    """Render with ``quarto render``, one call per format (Quarto reads ``_quarto.yml`` beside the qmd)."""
     exe = shutil.which("quarto")
     if exe is None:
         raise RenderError(
@@ -109,8 +180,8 @@ def render_quarto(qmd: Path, formats: tuple[str, ...], env: dict[str, str]) -> N
             "Install Quarto (https://quarto.org) or use the default `--engine embedded`."
         )
     for fmt in formats:
-        _run([exe, "render", qmd.name, "--to", "typst" if fmt == "pdf" else fmt], qmd.parent, env,
-             f"quarto render ({fmt})")
+        _Job([exe, "render", qmd.name, "--to", "typst" if fmt == "pdf" else fmt], qmd.parent, env,
+             f"quarto render ({fmt})").wait()
 
 
 def render(
@@ -119,26 +190,45 @@ def render(
     formats: tuple[str, ...] = FORMATS,
     engine: str = "embedded",
     source_date_epoch: int | None = None,
-    progress=None,
+    progress: Callable[[str], None] | None = None,
+    options: RenderOptions | None = None,
 ) -> list[Path]:
-    """Render ``qmd`` (inside a staging folder) to each format; return the files written."""
+    """Render ``qmd`` (inside a staging folder) to each format; return the files written.
+
+    The pandoc calls run concurrently; the PDF is compiled by typst in this process as soon
+    as pandoc has written its typst source. Any failure raises :class:`RenderError` naming
+    the renderer and its message, after the other calls have been stopped.
+    """
     if engine not in ENGINES:
         raise RenderError(f"Invalid `--engine` value: {engine!r}. Must be one of: {', '.join(ENGINES)}")
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown:
-        raise RenderError(f"Invalid format(s) {unknown}. Must be among: {', '.join(FORMATS)}")
+    formats = normalise_formats(formats)
+    _ = options or RenderOptions()  # DOCX settings: applied by the DOCX finisher
     env = dict(os.environ)
     if source_date_epoch is not None:
         # pandoc stamps DOCX metadata and zip entries with this: identical inputs, identical bytes.
         env["SOURCE_DATE_EPOCH"] = str(source_date_epoch)
-    written = []
+    outputs = [qmd.parent / output_name(f, qmd.stem) for f in formats]
     if engine == "quarto":
         render_quarto(qmd, formats, env)
-        return [qmd.with_suffix("." + f) for f in formats]
-    for fmt in formats:
-        out = qmd.with_suffix("." + fmt)
-        if progress:
-            progress(f"rendering {out.name}")
-        {"html": render_html, "docx": render_docx, "pdf": render_pdf}[fmt](qmd, out, shared, env)
-        written.append(out)
-    return written
+        return outputs
+    say = progress or (lambda _msg: None)
+    say("rendering " + ", ".join(p.name for p in outputs) + " (pandoc in parallel)")
+    typ = qmd.with_suffix(".typ")
+    makers = {"html": _html_cmd, "docx": _docx_cmd, "jats": _jats_cmd}
+    jobs: dict[str, _Job] = {}
+    try:
+        # typst's source first: it has the most work left after pandoc (the typst compile)
+        if "pdf" in formats:
+            jobs["pdf"] = _Job(_typst_cmd(qmd, typ, shared), qmd.parent, env, "pandoc (typst)")
+        for fmt, out in zip(formats, outputs, strict=True):
+            if fmt in makers:
+                jobs[fmt] = _Job(makers[fmt](qmd, out, shared), qmd.parent, env, f"pandoc ({fmt.upper()})")
+        if "pdf" in jobs:
+            jobs.pop("pdf").wait()
+            _compile_typst(typ, qmd.with_suffix(".pdf"), qmd.parent)
+        for fmt in list(jobs):
+            jobs.pop(fmt).wait()
+    finally:
+        for job in jobs.values():
+            job.kill()
+    return outputs

@@ -44,15 +44,18 @@ class Bound:
 
     _NO_RAW = object()
 
-    def __init__(self, value: Value, style: Style, text: str | None = None, raw: Any = _NO_RAW) -> None:
+    def __init__(self, value: Value, style: Style, text: str | None = None, raw: Any = _NO_RAW,
+                 part: str | None = None) -> None:
         self._value = value
         self._style = style
         self._text = text
         self._raw = raw
+        self._part = part
 
     @property
     def key(self) -> str:
-        return self._value.key
+        """The dotted key; a part of a composite value has its own (``series.orr.N``)."""
+        return f"{self._value.key}.{self._part}" if self._part else self._value.key
 
     @property
     def raw(self) -> Any:
@@ -77,11 +80,11 @@ class Bound:
             raise AttributeError(name)
         return Bound(self._value, self._style,
                      format_part(self._value.raw, self._value.kind, name, self._value.digits, self._style),
-                     raw=_part_raw(self._value.raw, name))
+                     raw=_part_raw(self._value.raw, name), part=name)
 
     def with_text(self, text: str) -> Bound:
         """The same value (and key) printed differently, e.g. with other decimals."""
-        return Bound(self._value, self._style, text, self._raw)
+        return Bound(self._value, self._style, text, self._raw, self._part)
 
     def span(self, text: str | None = None) -> str:
         # text values (names, rules) carry their key too, but are not styled as numbers

@@ -55,8 +55,8 @@ def test_one_response_changes_table_p_value_and_abstract_together(tmp_path):
     assert after.text("table2.cr.ID") in after_tables
     # the abstract cites the new count and the new P value, in the same sentence as before
     cited_after = dict(abstract_citations(after_dir))
-    assert cited_before["table2.cr.ID"] == str(cr_before["n"])
-    assert cited_after["table2.cr.ID"] == str(cr_after["n"])
+    assert cited_before["table2.cr.ID.n"] == str(cr_before["n"])
+    assert cited_after["table2.cr.ID.n"] == str(cr_after["n"])
     assert cited_after["table2.cr.p"] == "P " + ("< " if after.text("table2.cr.p").startswith("<") else "= ") + (
         after.text("table2.cr.p").lstrip("<"))
     assert after_abstract != before_abstract

@@ -120,7 +120,10 @@ def test_three_formats_without_raw_markup(built):
 
 def test_abstract_numbers_equal_table_cells_in_every_format(built):
     study, report, store = built
-    cited = abstract_citations(report)
+    from analysis.trail import resolve
+
+    # a part of a composite value (`series.orr.N`) cites the cell of the whole value
+    cited = [(resolve(store, key)[0].key, text) for key, text in abstract_citations(report)]
     assert len(cited) >= 10, "the abstract should cite its numbers"
     cells = [(key, text) for key, text in cited
              if store[key].source.table in store.tables and store[key].source.cell]  # cells the manuscript shows
@@ -144,3 +147,19 @@ def test_every_value_has_a_source(built):
     for key in store:
         src = store[key].source
         assert src.test or src.note or src.table, f"{key} has no provenance"
+
+
+def test_every_bound_span_prints_its_own_value(built):
+    """The whole paper trail of a real manuscript: each span of the HTML against results.json,
+    each source against the rendered tables and the hashed inputs."""
+    from analysis.trail import check_spans, check_trail, span_texts
+
+    study, report, store = built
+    spans = span_texts((report / "manuscript.html").read_text(encoding="utf-8"))
+    assert check_spans(report / "manuscript.html", store) == len(spans) > 50
+    check_trail(store, (report / "manuscript.qmd").read_text(encoding="utf-8"))
+    named = {store[k].source.table for k in store if store[k].source.table}
+    assert named <= set(store.tables), f"{study}: sources name tables that do not exist"
+    keys = {k for k, _ in spans}
+    if study == "ird_rrmm":  # "13 of 21": numerator and denominator each carry their own key
+        assert {"series.orr.n", "series.orr.N"} <= keys

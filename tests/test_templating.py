@@ -100,6 +100,7 @@ def test_significant_refuses_non_p_values(tmp_path):
 
 
 def test_parts_of_composite_values_stay_bound(tmp_path):
+    """Each part carries a key of its own: in "13 of 40" the 40 is not labelled as the count."""
     s = store()
     s.add("table2.cr.ID", {"n": 13, "N": 40}, "n_pct", digits=2)
     s.add("pfs.ci.ID", {"median": 30.03, "lower": 24.1, "upper": None}, "median_ci")
@@ -108,8 +109,8 @@ def test_parts_of_composite_values_stay_bound(tmp_path):
     (tmp_path / "t" / "manuscript.qmd.j2").write_text(
         "{{ table2.cr.ID.n }} ({{ table2.cr.ID.pct }}%) of {{ table2.cr.ID.N }}; {{ pfs.ci.ID.upper }}")
     text = render_manuscript(tmp_path, "t", s, {})
-    assert text == ('[13]{.val title="table2.cr.ID"} ([32.50]{.val title="table2.cr.ID"}%) of '
-                    '[40]{.val title="table2.cr.ID"}; [NR]{.val title="pfs.ci.ID"}')
+    assert text == ('[13]{.val title="table2.cr.ID.n"} ([32.50]{.val title="table2.cr.ID.pct"}%) of '
+                    '[40]{.val title="table2.cr.ID.N"}; [NR]{.val title="pfs.ci.ID.upper"}')
     (tmp_path / "t" / "manuscript.qmd.j2").write_text("{{ table2.cr.ID.mean }}")
     with pytest.raises(TemplateError, match=r'undefined key "table2.cr.ID.mean".*table2.cr.ID.n'):
         render_manuscript(tmp_path, "t", s, {})

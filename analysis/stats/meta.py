@@ -15,6 +15,23 @@ estimate (for MH, around the MH estimate, as RevMan, ``meta``'s ``Q.Cochrane = T
 inverse-variance Q (``q_iv``), as ``rma(method = "DL")`` does.
 
 Ratios are reported on the ratio scale (``exp``); weights are percentages summing to 100.
+
+Studies with no events (or only events) in both arms: their odds ratio is undefined, but they
+are kept in the Mantel-Haenszel sums, where they add zero (weight 0%), as
+``metafor::rma.mh`` does (``drop00 = c(TRUE, FALSE)``: k counts them, ``k.yi`` does not);
+they are left out of Cochran's Q, I-squared and the DerSimonian-Laird model, whose
+per-study log odds ratios they lack. The pooled MH estimate and CI are therefore the same as
+without them (tested against R), also the same as ``meta::metabin``, which by default
+leaves them out (``allstudies = FALSE``). The result's ``note`` names them, for a footnote.
+
+Bad input is refused with the study named: an estimate outside its own CI, non-positive or
+missing ratios or bounds (NaN or ``pd.NA``), events above the number of patients.
+
+Libraries: normal and chi-square tails come from ``scipy.special`` (``ndtr``, ``ndtri``,
+``chdtrc``: what ``scipy.stats.norm``/``chi2`` call), so ``scipy.stats`` is not imported.
+No Python library gives DerSimonian-Laird truncated at zero with metafor's weights and the
+Robins-Breslow-Greenland variance together (statsmodels' ``combine_effects`` has no MH
+estimator), so these are computed here and compared with metafor.
 """
 
 from __future__ import annotations
@@ -22,10 +39,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
+from scipy.special import chdtrc, ndtr, ndtri
 
 from analysis.errors import StatisticsError
 from analysis.formatting import fmt_number, fmt_p_phrase
@@ -96,6 +113,11 @@ class MetaResult:
     random: Pooled
     heterogeneity: Heterogeneity
     level: float = 0.95
+    #: Studies kept in the MH sums with weight 0 but without an estimate (no events in either
+    #: arm, or only events); not in ``studies``.
+    not_estimable: tuple[str, ...] = ()
+    #: A sentence for a footnote when something about the input needs saying (e.g. such studies).
+    note: str | None = None
 
     def pooled(self, model: Literal["fixed", "random"]) -> Pooled:
         """The fixed or random pooled estimate."""
@@ -176,7 +198,23 @@ class ModelChoice:
 def _z(level: float) -> float:
     if not 0 < level < 1:
         raise StatisticsError(f"Invalid `level` value: {level!r}. Must be between 0 and 1 (e.g. 0.95)")
-    return float(stats.norm.ppf(1 - (1 - level) / 2))
+    return float(ndtri(1 - (1 - level) / 2))  # = scipy.stats.norm.ppf
+
+
+def _floats(values: Any, name: str) -> np.ndarray:
+    """``values`` as floats, with None, NaN and ``pd.NA`` (nullable dtypes) as NaN."""
+    if hasattr(values, "to_numpy") and hasattr(values, "dtype"):
+        try:
+            return values.to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):
+            raise StatisticsError(f"Invalid `{name}`: values must be numbers; got {list(values)!r}") from None
+    seq = values.tolist() if hasattr(values, "tolist") else values
+    if np.ndim(seq) == 0:
+        seq = [seq]
+    try:
+        return np.asarray([np.nan if (v is None or type(v).__name__ == "NAType") else v for v in seq], dtype=float)
+    except (TypeError, ValueError):
+        raise StatisticsError(f"Invalid `{name}`: values must be numbers; got {list(seq)!r}") from None
 
 
 def se_from_ci(lower: float | Sequence[float], upper: float | Sequence[float], level: float = 0.95):
@@ -184,7 +222,12 @@ def se_from_ci(lower: float | Sequence[float], upper: float | Sequence[float], l
 
     Accepts scalars (returns a float) or sequences (returns a list of floats).
     """
-    lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    scalar = np.ndim(lower) == 0 and not hasattr(lower, "dtype")
+    lo, hi = _floats(lower, "lower"), _floats(upper, "upper")
+    if lo.shape != hi.shape:
+        raise StatisticsError(f"Got {lo.size} lower and {hi.size} upper bound(s); give one of each per study")
+    if scalar:
+        lo, hi = lo[0], hi[0]
     if np.any(~np.isfinite(lo)) or np.any(~np.isfinite(hi)) or np.any(lo <= 0) or np.any(hi <= lo):
         raise StatisticsError(
             f"Invalid CI {lower!r} to {upper!r}: bounds of a ratio must be finite, > 0, and lower < upper"
@@ -229,7 +272,7 @@ def _pooled(model: Literal["fixed", "random"], label: str, mu: float, se: float,
     """A pooled log-scale estimate with its Wald CI and two-sided z-test P, back on the ratio scale."""
     zval = mu / se
     return Pooled(model, label, math.exp(mu), math.exp(mu - z * se), math.exp(mu + z * se), mu, se, zval,
-                  float(2 * stats.norm.sf(abs(zval))))
+                  float(2 * ndtr(-abs(zval))))  # = 2 * scipy.stats.norm.sf(|z|)
 
 
 def _q(y: np.ndarray, w: np.ndarray, center: float) -> float:
@@ -250,7 +293,7 @@ def _dl_tau2(y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
 
 
 def _check_yi_sei(yi: Sequence[float], sei: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    y, s = np.asarray(yi, dtype=float), np.asarray(sei, dtype=float)
+    y, s = _floats(yi, "yi"), _floats(sei, "sei")
     if y.ndim != 1 or y.shape != s.shape:
         raise StatisticsError(f"`yi` and `sei` must be 1-D of the same length; got {y.shape} and {s.shape}")
     if len(y) < 2:
@@ -287,7 +330,7 @@ def generic_inverse_variance(
     w_r = 1 / (s**2 + tau2)
     random = _pool(y, w_r, "random", "DerSimonian-Laird random effects", z)
     df = len(y) - 1
-    het = Heterogeneity(q, df, float(stats.chi2.sf(q, df)), _i2(q, df), tau2, q)
+    het = Heterogeneity(q, df, float(chdtrc(df, q)), _i2(q, df), tau2, q)
     studies = _study_rows(names, y, s, w, w_r, z)
     return MetaResult(measure, "inverse-variance", studies, fixed, random, het, level)
 
@@ -304,17 +347,28 @@ def generic_from_ci(
     """:func:`generic_inverse_variance` from published ratios and CIs (SE via :func:`se_from_ci`).
 
     The study rows keep the published bounds (``lower``/``upper``) so a forest plot shows what
-    the papers printed; pooling uses the SE derived from them.
+    the papers printed; pooling uses the SE derived from them. An estimate outside its own CI
+    (a transcription error) is refused, naming the study.
     """
-    est = np.asarray(estimates, dtype=float)
+    est = _floats(estimates, "estimates")
     if np.any(~np.isfinite(est)) or np.any(est <= 0):
-        raise StatisticsError(f"Invalid ratio estimates {list(estimates)}: must be finite and > 0")
-    res = generic_inverse_variance(
-        np.log(est), se_from_ci(lowers, uppers, level), labels, measure=measure, level=level
-    )
+        raise StatisticsError(f"Invalid ratio estimates {est.tolist()}: must be finite and > 0")
+    lo, hi = _floats(lowers, "lowers"), _floats(uppers, "uppers")
+    names = _labels(labels, len(est))
+    if lo.shape != est.shape or hi.shape != est.shape:
+        raise StatisticsError(
+            f"Got {est.size} estimate(s), {lo.size} lower and {hi.size} upper bound(s); give one of each per study"
+        )
+    outside = [f"{names[i]} ({est[i]:g} outside {lo[i]:g} to {hi[i]:g})"
+               for i in range(len(est)) if not lo[i] <= est[i] <= hi[i]]
+    if outside:
+        raise StatisticsError(
+            f"Estimate outside its own confidence interval for {', '.join(outside)}; "
+            "expected lower <= estimate <= upper"
+        )
+    res = generic_inverse_variance(np.log(est), se_from_ci(lo, hi, level), names, measure=measure, level=level)
     studies = tuple(
-        replace(st, lower=float(lo), upper=float(hi))
-        for st, lo, hi in zip(res.studies, lowers, uppers, strict=True)
+        replace(st, lower=float(a), upper=float(b)) for st, a, b in zip(res.studies, lo, hi, strict=True)
     )
     return replace(res, studies=studies)
 
@@ -333,27 +387,33 @@ def mantel_haenszel_or(
     Heterogeneity: Cochran's Q around the MH estimate with inverse-variance weights.
     Random effects: DerSimonian-Laird on the per-study log ORs. Matches ``metafor::rma.mh``
     (and ``meta::metabin(sm = "OR", method = "MH")``) and ``metafor::rma(method = "DL")``.
+    A study with no events (or only events) in both arms stays in the MH sums (it adds zero)
+    but has no OR: it is listed in ``not_estimable`` and ``note``, not in ``studies``, and is
+    left out of Q, I-squared and the random-effects model (``rma.mh``'s ``k.yi``).
     """
-    arr = np.asarray(tables, dtype=float)
+    arr = np.asarray([_floats(t, "tables") for t in tables]) if len(tables) else np.zeros((0, 4))
     if arr.ndim != 2 or arr.shape[1] != 4:
         raise StatisticsError("`tables` must be a list of (events_t, n_t, events_c, n_c), one per study")
     if len(arr) < 2:
         raise StatisticsError(f"A meta-analysis needs at least 2 studies; got {len(arr)}")
+    names = _labels(labels, len(arr))
+    bad = [names[i] for i in range(len(arr)) if not np.all(np.isfinite(arr[i]))]
+    if bad:
+        raise StatisticsError(f"Missing counts for study {bad}: every study needs events and patients in both arms")
     if np.any(arr != np.round(arr)) or np.any(arr < 0):
         raise StatisticsError(f"Invalid counts {arr.tolist()}: must be whole numbers >= 0")
     e_t, n_t, e_c, n_c = arr.T
     if np.any(e_t > n_t) or np.any(e_c > n_c):
         raise StatisticsError(f"Invalid counts {arr.tolist()}: events cannot exceed the number of patients")
-    names = _labels(labels, len(arr))
     a, b, c, d = e_t, n_t - e_t, e_c, n_c - e_c
-    undefined = [names[i] for i in range(len(arr)) if (a[i] + c[i] == 0) or (b[i] + d[i] == 0)]
-    if undefined:
+    undefined = (a + c == 0) | (b + d == 0)
+    if int((~undefined).sum()) < 2:
         raise StatisticsError(
-            f"Study {undefined} has no events (or only events) in both arms; its odds ratio is undefined. "
-            "Leave it out of the analysis and say so"
+            f"Studies {[names[i] for i in np.flatnonzero(undefined)]} have no events (or only events) in both "
+            "arms; fewer than 2 studies with an odds ratio remain, so there is nothing to pool"
         )
     n = a + b + c + d
-    r, s = a * d / n, b * c / n
+    r, s = a * d / n, b * c / n  # zero for a study without events (or non-events) in both arms
     sum_r, sum_s = float(r.sum()), float(s.sum())
     if sum_r == 0 or sum_s == 0:
         raise StatisticsError("The Mantel-Haenszel odds ratio is 0 or infinite for these counts")
@@ -367,6 +427,8 @@ def mantel_haenszel_or(
     mu = math.log(sum_r / sum_s)
     fixed = _pooled("fixed", "Mantel-Haenszel fixed effect", mu, math.sqrt(var), z)
     # per-study log OR with 0.5 added to every cell of a study with a zero cell
+    keep = ~undefined
+    a, b, c, d = a[keep], b[keep], c[keep], d[keep]
     zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
     inc = np.where(zero, 0.5, 0.0)
     aa, bb, cc, dd = a + inc, b + inc, c + inc, d + inc
@@ -378,6 +440,16 @@ def mantel_haenszel_or(
     w_r = 1 / (v + tau2)
     random = _pool(y, w_r, "random", "DerSimonian-Laird random effects", z)
     df = len(y) - 1
-    het = Heterogeneity(q, df, float(stats.chi2.sf(q, df)), _i2(q, df), tau2, q_iv)
-    studies = _study_rows(names, y, np.sqrt(v), s, w_r, z)
-    return MetaResult("OR", "mantel-haenszel", studies, fixed, random, het, level)
+    het = Heterogeneity(q, df, float(chdtrc(df, q)), _i2(q, df), tau2, q_iv)
+    kept = tuple(names[i] for i in np.flatnonzero(keep))
+    dropped = tuple(names[i] for i in np.flatnonzero(undefined))
+    studies = _study_rows(kept, y, np.sqrt(v), s[keep], w_r, z)
+    note = None
+    if dropped:
+        which = " and ".join(dropped)
+        note = (
+            f"{which} had no events (or only events) in both arms: no odds ratio can be estimated; "
+            f"{'it stays' if len(dropped) == 1 else 'they stay'} in the Mantel-Haenszel sums with weight 0% "
+            "and out of the heterogeneity statistics and the random-effects model"
+        )
+    return MetaResult("OR", "mantel-haenszel", studies, fixed, random, het, level, dropped, note)

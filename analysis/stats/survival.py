@@ -8,9 +8,16 @@ its Breslow-style ties), and the manuscripts state R's conventions in their Meth
 - :func:`median_survival` is the median row of ``summary(survfit)$table``: Brookmeyer-Crowley
   limits read off the band, with R's midpoint rule when S(t) sits exactly at 0.5.
 - :func:`survival_at` is ``summary(survfit, times=, extend=TRUE)``.
-- :func:`logrank` is ``survdiff`` (rho = 0) for any number of groups.
-- :func:`cox_ph` is ``coxph(Surv(time, event) ~ factor(group))`` with Efron ties.
+- :func:`logrank` is ``survdiff`` (rho = 0) for any number of groups, stratified with ``strata=``
+  as ``survdiff(Surv(time, event) ~ group + strata(s))``.
+- :func:`cox_ph` is ``coxph(Surv(time, event) ~ factor(group))`` with Efron ties (the engine of
+  :func:`analysis.stats.cox.cox_model`, which fits several covariates and strata).
 - :func:`median_follow_up` is the reverse Kaplan-Meier median (censoring counted as the event).
+
+Each is O(n log n): one sort (``np.unique``/``np.lexsort``), then counts per distinct time by
+``np.bincount`` and risk sets as cumulative sums; nothing rescans the data per event time.
+Times and events given as text are refused (a file read wrongly), and pandas nullable dtypes
+(``Int64``, ``Float64``, ``pd.NA``) are read as numbers with NaN for missing.
 
 Group labels are compared as text: ``1``, ``1.0`` and ``"1"`` are the same arm ``"1"``.
 Every result is a frozen dataclass of plain Python numbers; "not reached" or "not defined"
@@ -25,9 +32,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+import pandas as pd
+from scipy import special
 
 from analysis.errors import StatisticsError
+from analysis.stats.regression import numeric_column
 
 __all__ = [
     "CONF_TYPES",
@@ -226,10 +235,13 @@ def _positions(mask: np.ndarray, limit: int = 5) -> str:
 
 
 def _as_float_array(values: Any, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise StatisticsError(f"Invalid `{name}`: values must be numbers") from None
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
+        arr = values.astype(float, copy=False)
+    else:
+        if isinstance(values, np.ndarray) and values.ndim != 1:
+            raise StatisticsError(f"Invalid `{name}`: must be one-dimensional, got shape {values.shape}")
+        where = f"column `{values.name}`" if isinstance(values, pd.Series) and values.name is not None else None
+        arr = numeric_column(values, name, where)
     if arr.ndim != 1:
         raise StatisticsError(f"Invalid `{name}`: must be one-dimensional, got shape {arr.shape}")
     return arr
@@ -271,14 +283,18 @@ def _label(x: Any) -> str:
     return str(x)
 
 
-def _check_group(group: Any, n: int) -> np.ndarray:
-    g = list(group)
+def _check_group(group: Any, n: int, name: str = "group") -> np.ndarray:
+    """Labels as text, one array; factorised so a million rows label only their distinct values."""
+    g = group if isinstance(group, (pd.Series, pd.Index)) else pd.Series(
+        group if isinstance(group, np.ndarray) else list(group), dtype=object)
     if len(g) != n:
-        raise StatisticsError(f"`group` has {len(g)} values but `time` has {n}; they must pair up")
-    missing = np.array([v is None or (isinstance(v, (float, np.floating)) and math.isnan(v)) for v in g])
+        raise StatisticsError(f"`{name}` has {len(g)} values but `time` has {n}; they must pair up")
+    missing = pd.isna(pd.Series(g)).to_numpy()
     if missing.any():
-        raise StatisticsError(f"Invalid `group`: {_positions(missing)} missing; every patient needs an arm")
-    return np.array([_label(v) for v in g], dtype=object)
+        raise StatisticsError(f"Invalid `{name}`: {_positions(missing)} missing; every patient needs an arm")
+    codes, uniques = pd.factorize(pd.Series(g).to_numpy(dtype=object))
+    labels = np.array([_label(v) for v in uniques], dtype=object)
+    return labels[codes]
 
 
 def group_labels(group: Iterable[Any], levels: Sequence[Any] | None = None) -> tuple[str, ...]:
@@ -299,7 +315,7 @@ def group_labels(group: Iterable[Any], levels: Sequence[Any] | None = None) -> t
 def _z(conf_level: float) -> float:
     if not 0 < conf_level < 1:
         raise StatisticsError(f"Invalid `conf_level`: {conf_level!r}. Must be between 0 and 1 (e.g. 0.95)")
-    return float(stats.norm.ppf(1 - (1 - conf_level) / 2))
+    return float(special.ndtri(1 - (1 - conf_level) / 2))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -459,23 +475,43 @@ def median_follow_up(time: Any, event: Any, conf_level: float = 0.95) -> MedianC
 # ---------------------------------------------------------------------------------------------
 # Log-rank test
 # ---------------------------------------------------------------------------------------------
-def _risk_tables(t: np.ndarray, e: np.ndarray, g: np.ndarray, labels: Sequence[str]):
-    """Per distinct event time: numbers at risk and events, one column per group."""
-    etimes = np.unique(t[e == 1])
-    n = np.empty((len(etimes), len(labels)))
-    d = np.empty_like(n)
-    for j, label in enumerate(labels):
-        tj, ej = np.sort(t[g == label]), e[g == label]
-        n[:, j] = len(tj) - np.searchsorted(tj, etimes, side="left")
-        d[:, j] = [np.sum((t[g == label] == x) & (ej == 1)) for x in etimes]
-    return n, d
+def _risk_tables(t: np.ndarray, e: np.ndarray, gcode: np.ndarray, k: int,
+                 scode: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers at risk and events per (stratum, distinct event time), one column per group.
+
+    One lexsort; counts by ``np.bincount``; at-risk numbers are reverse cumulative sums within
+    each stratum (integers, so exact). Rows without events are dropped.
+    """
+    s = np.zeros(len(t), dtype=np.int64) if scode is None else scode
+    order = np.lexsort((t, s))
+    ts, ss, gs, es = t[order], s[order], gcode[order], e[order]
+    new = np.ones(len(ts), dtype=bool)
+    new[1:] = (ts[1:] != ts[:-1]) | (ss[1:] != ss[:-1])
+    gid = np.cumsum(new) - 1
+    m = int(gid[-1]) + 1
+    total = np.bincount(gid * k + gs, minlength=m * k).reshape(m, k)
+    deaths = np.bincount(gid * k + gs, weights=es, minlength=m * k).reshape(m, k)
+    # at risk = this group and every later one in the same stratum
+    rev = np.cumsum(total[::-1], axis=0)[::-1]
+    gstrat = ss[new]
+    last = np.flatnonzero(np.r_[gstrat[1:] != gstrat[:-1], True])  # last group of each stratum
+    nxt = np.searchsorted(last, np.arange(m), side="left") + 1  # index into `last` of the next stratum
+    after = np.zeros((m, k), dtype=total.dtype)
+    has_next = nxt < len(last)
+    after[has_next] = rev[last[nxt[has_next] - 1] + 1]
+    n_risk = rev - after
+    keep = deaths.sum(axis=1) > 0
+    return n_risk[keep].astype(float), deaths[keep]
 
 
-def logrank(time: Any, event: Any, group: Any, levels: Sequence[Any] | None = None) -> LogRank:
+def logrank(time: Any, event: Any, group: Any, levels: Sequence[Any] | None = None,
+            strata: Any = None) -> LogRank:
     """The log-rank test of k groups, as R's ``survdiff(Surv(time, event) ~ group)``.
 
-    Groups without expected events are dropped from the chi-square, as R does; ``df`` is the
-    number of remaining groups minus 1.
+    With ``strata`` (one label per patient) it is the stratified test
+    ``survdiff(Surv(time, event) ~ group + strata(s))``: observed, expected and variance are
+    summed over strata, each with its own risk sets. Groups without expected events are
+    dropped from the chi-square, as R does; ``df`` is the number of remaining groups minus 1.
     """
     t, e = _check_time_event(time, event)
     g = _check_group(group, len(t))
@@ -484,20 +520,24 @@ def logrank(time: Any, event: Any, group: Any, levels: Sequence[Any] | None = No
         raise StatisticsError(f"The log-rank test needs at least two groups; got {list(labels)}")
     if e.sum() == 0:
         raise StatisticsError("The log-rank test needs at least one event; all observations are censored")
-    for label in labels:
-        if not (g == label).any():
+    index = {label: i for i, label in enumerate(labels)}
+    gcode = np.array([index[v] for v in pd.unique(g)], dtype=np.int64)[pd.factorize(g)[0]]
+    counts = np.bincount(gcode, minlength=len(labels))
+    for label, c in zip(labels, counts, strict=True):
+        if c == 0:
             raise StatisticsError(f"Group {label!r} has no patients")
-    n, d = _risk_tables(t, e, g, labels)
+    scode = None
+    if strata is not None:
+        sl = _check_group(strata, len(t), "strata")
+        scode = pd.factorize(sl, sort=True)[0].astype(np.int64)
+    n, d = _risk_tables(t, e, gcode, len(labels), scode)
     ntot, dtot = n.sum(axis=1), d.sum(axis=1)
     expected = (n * (dtot / ntot)[:, None]).sum(axis=0)
     observed = d.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(ntot > 1, dtot * (ntot - dtot) / (ntot - 1), 0.0) / ntot**2
-    k = len(labels)
-    var = np.zeros((k, k))
-    for j in range(k):
-        for m in range(k):
-            var[j, m] = np.sum(factor * n[:, j] * ((ntot if j == m else 0) - n[:, m]))
+    # V[j, m] = sum factor * n_j * (ntot * [j == m] - n_m)
+    var = np.diag((factor * ntot) @ n) - (n * factor[:, None]).T @ n
     keep = np.flatnonzero(expected > 0)
     if len(keep) < 2:
         chisq, df = 0.0, 0
@@ -506,13 +546,13 @@ def logrank(time: Any, event: Any, group: Any, levels: Sequence[Any] | None = No
         diff = (observed - expected)[sub]
         chisq = float(diff @ np.linalg.solve(var[np.ix_(sub, sub)], diff))
         df = len(keep) - 1
-    p = float(stats.chi2.sf(chisq, df)) if df > 0 else 1.0
+    p = float(special.chdtrc(df, chisq)) if df > 0 else 1.0
     return LogRank(
         chisq=chisq,
         df=df,
         p=p,
         groups=tuple(labels),
-        n=tuple(int((g == label).sum()) for label in labels),
+        n=tuple(int(c) for c in counts),
         observed=tuple(int(x) for x in observed),
         expected=tuple(float(x) for x in expected),
         variance=tuple(tuple(float(x) for x in row) for row in var),
@@ -520,46 +560,8 @@ def logrank(time: Any, event: Any, group: Any, levels: Sequence[Any] | None = No
 
 
 # ---------------------------------------------------------------------------------------------
-# Cox proportional hazards (Efron ties)
+# Cox proportional hazards of one categorical covariate (Efron ties)
 # ---------------------------------------------------------------------------------------------
-class _EfronLikelihood:
-    """Partial log-likelihood, score and information of a Cox model with Efron ties."""
-
-    def __init__(self, t: np.ndarray, e: np.ndarray, x: np.ndarray) -> None:
-        order = np.argsort(t, kind="stable")
-        self.t, self.e, self.x = t[order], e[order], x[order] - x.mean(axis=0)
-        self.etimes = np.unique(self.t[self.e == 1])
-        # index of the first patient still at risk at each event time, and the deaths there
-        self.start = np.searchsorted(self.t, self.etimes, side="left")
-        self.deaths = [np.flatnonzero((self.t == u) & (self.e == 1)) for u in self.etimes]
-
-    def __call__(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        x = self.x
-        p = x.shape[1]
-        eta = x @ beta
-        w = np.exp(eta)
-        # reverse cumulative sums: sums over the risk set {time >= t}
-        s0 = np.cumsum(w[::-1])[::-1]
-        s1 = np.cumsum((w[:, None] * x)[::-1], axis=0)[::-1]
-        s2 = np.cumsum((w[:, None, None] * x[:, :, None] * x[:, None, :])[::-1], axis=0)[::-1]
-        ll, u, info = 0.0, np.zeros(p), np.zeros((p, p))
-        for k, dead in enumerate(self.deaths):
-            i0, nd = self.start[k], len(dead)
-            wd = w[dead]
-            d0, d1 = wd.sum(), (wd[:, None] * x[dead]).sum(axis=0)
-            d2 = (wd[:, None, None] * x[dead][:, :, None] * x[dead][:, None, :]).sum(axis=0)
-            ll += eta[dead].sum()
-            u += x[dead].sum(axis=0)
-            for r in range(nd):
-                f = r / nd
-                den = s0[i0] - f * d0
-                a = (s1[i0] - f * d1) / den
-                ll -= math.log(den)
-                u -= a
-                info += (s2[i0] - f * d2) / den - np.outer(a, a)
-        return ll, u, info
-
-
 def cox_ph(
     time: Any,
     event: Any,
@@ -567,20 +569,20 @@ def cox_ph(
     reference: Any,
     levels: Sequence[Any] | None = None,
     conf_level: float = 0.95,
-    tol: float = 1e-10,
-    max_iter: int = 50,
 ) -> CoxResult:
     """Cox hazard ratios of each arm versus ``reference`` (dummy coding), Efron ties, as R.
 
-    Newton-Raphson from beta = 0 with step halving, until the log partial likelihood changes
-    by less than ``tol`` (relative) and the Newton step is negligible. Hazard-ratio CIs and
-    term P values are Wald; the global Wald, score and likelihood-ratio tests are R's.
+    The fit is :func:`analysis.stats.cox.cox_model`'s: R's own Newton-Raphson steps and
+    stopping rule, so the coefficients are R's to rounding. Hazard-ratio CIs and term P values
+    are Wald; the global Wald, score and likelihood-ratio tests are R's.
 
     Raises :class:`StatisticsError` when the hazard ratio is not estimable: no events, an arm
     without events, or any other monotone likelihood (R's coxph then warns "Loglik converged
     before variable 1; coefficient may be infinite" and prints an absurd HR). Report the
     log-rank test for such data instead.
     """
+    from analysis.stats.cox import cox_model
+
     t, e = _check_time_event(time, event)
     g = _check_group(group, len(t))
     labels = group_labels(g, levels)
@@ -602,78 +604,28 @@ def cox_ph(
             "likelihood has no maximum (R's coxph warns 'coefficient may be infinite'). "
             "Report the log-rank test and medians instead"
         )
-    z = _z(conf_level)
-    x = np.column_stack([(g == label).astype(float) for label in others])
-    lik = _EfronLikelihood(t, e, x)
-    beta = np.zeros(len(others))
-    ll0, u0, i0 = lik(beta)
-    try:
-        score = float(u0 @ np.linalg.solve(i0, u0))
-    except np.linalg.LinAlgError:
-        raise StatisticsError("Cox model information matrix is singular at beta = 0") from None
-    ll, u, info = ll0, u0, i0
-    converged, infinite, iterations = False, False, 0
-    for iterations in range(1, max_iter + 1):  # noqa: B007 - the count is reported
-        try:
-            step = np.linalg.solve(info, u)
-        except np.linalg.LinAlgError:
-            infinite = True
-            break
-        new = beta + step
-        ll_new, u_new, info_new = lik(new)
-        halvings = 0
-        while (not np.isfinite(ll_new) or ll_new < ll) and halvings < 40:
-            step = step / 2
-            new = beta + step
-            ll_new, u_new, info_new = lik(new)
-            halvings += 1
-        change = abs(ll_new - ll)
-        beta, ll, u, info = new, ll_new, u_new, info_new
-        if change <= tol * max(1.0, abs(ll)):
-            small = np.max(np.abs(step)) <= 1e-6 * (1 + np.max(np.abs(beta)))
-            converged, infinite = small, not small
-            if small:
-                break
-            if np.max(np.abs(beta)) > 30:
-                break
-    if infinite or not converged:
-        raise StatisticsError(
-            "Cox hazard ratio not estimable: the partial likelihood keeps rising as a coefficient "
-            f"grows (monotone likelihood; coefficients reached {np.round(beta, 1).tolist()} after "
-            f"{iterations} iterations). This happens when one arm's events all precede or follow the "
-            "other's; R's coxph warns 'coefficient may be infinite'. Report the log-rank test instead"
-        )
-    var = np.linalg.inv(info)
-    se = np.sqrt(np.diag(var))
+    frame = pd.DataFrame({"time": t, "event": e, "group": pd.Categorical(g, categories=[ref, *others])})
+    model = cox_model(frame, time="time", event="event", terms=["group"], reference={"group": ref},
+                      conf_level=conf_level)
     terms = tuple(
-        CoxTerm(
-            level=label,
-            coef=float(b),
-            se=float(s),
-            hr=float(math.exp(b)),
-            lower=float(math.exp(b - z * s)),
-            upper=float(math.exp(b + z * s)),
-            p=float(2 * stats.norm.sf(abs(b / s))),
-        )
-        for label, b, s in zip(others, beta, se, strict=True)
+        CoxTerm(level=str(mt.level), coef=mt.coef, se=mt.se, hr=mt.estimate, lower=mt.lower, upper=mt.upper, p=mt.p)
+        for mt in model.terms
     )
-    p_df = len(others)
-    wald = float(beta @ info @ beta)
-    lr = float(2 * (ll - ll0))
+    assert model.wald is not None and model.score is not None and model.lr is not None and model.loglik
     return CoxResult(
         reference=ref,
         terms=terms,
-        df=p_df,
-        wald_chisq=wald,
-        wald_p=float(stats.chi2.sf(wald, p_df)),
-        score_chisq=score,
-        score_p=float(stats.chi2.sf(score, p_df)),
-        lr_chisq=lr,
-        lr_p=float(stats.chi2.sf(lr, p_df)),
-        loglik_null=float(ll0),
-        loglik=float(ll),
-        n=len(t),
-        events=int(e.sum()),
-        iterations=iterations,
+        df=len(others),
+        wald_chisq=model.wald.statistic,
+        wald_p=model.wald.p,
+        score_chisq=model.score.statistic,
+        score_p=model.score.p,
+        lr_chisq=model.lr.statistic,
+        lr_p=model.lr.p,
+        loglik_null=model.loglik[0],
+        loglik=model.loglik[1],
+        n=model.n,
+        events=int(model.events or 0),
+        iterations=int(model.iterations or 0),
         conf_level=float(conf_level),
     )

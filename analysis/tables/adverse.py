@@ -169,7 +169,7 @@ def tbl_adverse(
                     test="count of patients", where=f"{label}/{a.name} Total",
                 )
             no = [sizes[a.code] - n for a, n in zip(arms, yes, strict=True)]
-            add_categorical_test(binder, table, row, slug, [yes, no], rule)
+            add_categorical_test(binder, table, row, slug, [yes, no], rule, outcome=True)
     table.notes.append(
         "Grade columns: patients by their worst grade of the event; Total: n (%) of all patients of the arm."
     )

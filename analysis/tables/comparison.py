@@ -21,15 +21,16 @@ import pandas as pd
 from analysis.errors import DataValidationError, StatisticsError
 from analysis.formatting import fmt_int
 from analysis.results import ResultsStore
-from analysis.stats.contingency import CategoricalRule, CategoricalTest, compare_counts
+from analysis.stats.contingency import CategoricalRule, CategoricalTest, UntestableTable, compare_counts
 from analysis.study import Arm
 from analysis.tables.model import Cell, CellBinder, Column, Row, Table, key_segment, slugify
 
 __all__ = [
     "DASH", "Outcome", "add_categorical_test", "arm_columns", "arm_sizes", "register_sizes", "tbl_comparison",
+    "untested_reason",
 ]
 
-#: What a cell shows when a test was not done (a single observed level).
+#: What a cell shows when a test was not done (e.g. a single observed level).
 DASH = "–"
 STAT_HEADER = "χ²"
 
@@ -94,6 +95,21 @@ def register_sizes(binder: CellBinder, arms: Sequence[Arm], sizes: Mapping[str, 
                     where=f"header/{a.code}")
 
 
+def untested_reason(counts: Sequence[Sequence[int]], error: UntestableTable, *, outcome: bool = False) -> str:
+    """Why ``counts`` (levels x groups) could not be tested, in words for a footnote.
+
+    With ``outcome=True`` the two rows are "has the outcome" and "has not" (a 2 x k table of
+    :func:`tbl_comparison`), so a single non-empty row says whether nobody or everybody had it.
+    """
+    if error.nonempty_cols < 2:
+        if sum(sum(r) for r in counts) == 0:
+            return "no patient had a known value"
+        return "only one group had patients with a known value"
+    if outcome and len(counts) == 2:
+        return "no patient had this outcome" if sum(counts[0]) == 0 else "every patient had this outcome"
+    return "only one level was observed"
+
+
 def add_categorical_test(
     binder: CellBinder,
     table: Table,
@@ -104,23 +120,29 @@ def add_categorical_test(
     *,
     stat_col: str = "stat",
     p_col: str = "p",
+    outcome: bool = False,
 ) -> CategoricalTest | None:
     """Test ``counts`` (levels x arms) by ``rule`` and fill ``row``'s statistic and P cells.
 
     Stores ``<slug>.p``, ``<slug>.test`` (the method label) and, for Pearson only,
     ``<slug>.stat`` and ``<slug>.df``; for Fisher, Pearson's statistic as ``<slug>.pearson_stat``
-    (for audits only, never printed). A Fisher row gets the footnote "Fisher's exact test"
-    and an empty statistic cell. A variable with a single observed level is not tested:
-    both cells show "–", the row is marked with a note saying so, and None is returned.
+    (for audits only, never printed); with ``rule.keep_fisher``, a Pearson row also stores
+    Fisher's P as ``<slug>.fisher_p`` (for audits only; otherwise Fisher is not computed).
+    A Fisher row gets a footnote naming the test ("Fisher's exact test", or its Monte Carlo
+    version with the number of tables and the seed) and an empty statistic cell. A table
+    that cannot be tested (one level observed, one group with values; ``outcome=True`` for
+    has/has-not rows, see :func:`untested_reason`) shows "–" in both cells with a footnote
+    giving that reason, stores it as ``<slug>.test``, and returns None.
     """
+    rule = rule or CategoricalRule()
     try:
-        test = compare_counts(counts, rule or CategoricalRule())
-    except StatisticsError:
-        row.marks.append(table.mark("Not tested: only one level was observed."))
+        test = compare_counts(counts, rule)
+    except UntestableTable as exc:
+        reason = untested_reason(counts, exc, outcome=outcome)
+        row.marks.append(table.mark(f"Not tested: {reason}."))
         row.cells[stat_col] = Cell(DASH, "text")
         row.cells[p_col] = Cell(DASH, "text")
-        binder.cell([slug, "test"], "not tested (one level observed)", "text",
-                    where=f"{row.label}/{p_col}")
+        binder.cell([slug, "test"], f"not tested ({reason})", "text", where=f"{row.label}/{p_col}")
         return None
     stat_header = table.column(stat_col).header
     p_header = table.column(p_col).header
@@ -128,13 +150,15 @@ def add_categorical_test(
         row.cells[stat_col] = binder.cell([slug, "stat"], test.statistic, "stat", test=test.method_label,
                                           where=f"{row.label}/{stat_header}")
         binder.cell([slug, "df"], test.df, "int", test=test.method_label, where=f"{row.label}/{stat_header}")
+        if rule.keep_fisher:
+            binder.cell([slug, "fisher_p"], test.fisher_p, "p",
+                        test=f"{test.fisher_result.label} (not printed: Pearson chi-square was used)")
     else:
         row.marks.append(table.mark(test.method_label))
         # Not printed (Fisher's P stands alone), but kept so an audit can check a paper that
         # printed Pearson's statistic beside a Fisher P.
-        if test.pearson_statistic is not None:
-            binder.cell([slug, "pearson_stat"], test.pearson_statistic, "stat",
-                        test="Pearson chi-square (not printed: Fisher's exact test was used)")
+        binder.cell([slug, "pearson_stat"], test.pearson_statistic, "stat",
+                    test="Pearson chi-square (not printed: Fisher's exact test was used)")
     row.cells[p_col] = binder.cell([slug, "p"], test.p, "p", test=test.method_label,
                                    where=f"{row.label}/{p_header}")
     binder.cell([slug, "test"], test.method_label, "text", test=test.method_label,
@@ -202,7 +226,7 @@ def tbl_comparison(
             )
         if spec.label in tested or spec.slug in tested:
             no = [sizes[g.code] - n for g, n in zip(groups, yes, strict=True)]
-            add_categorical_test(binder, table, row, spec.slug, [yes, no], rule)
+            add_categorical_test(binder, table, row, spec.slug, [yes, no], rule, outcome=True)
         table.add_row(row)
     missing = outcome.isna()
     if missing.any():

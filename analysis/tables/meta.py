@@ -86,6 +86,9 @@ def tbl_meta(
         bind.cell([out.key, "q_df"], het.df, "int", test="Cochran's Q degrees of freedom")
         bind.cell([out.key, "q_p"], het.p, "p", test="Cochran's Q test")
         bind.cell([out.key, "tau2"], het.tau2, "num", digits=4, test="DerSimonian-Laird tau-squared")
+    for out in outcomes:
+        if out.result.note:  # e.g. a study without events in either arm, kept with weight 0%
+            table.notes.append(f"{out.label}: {out.result.note}.")
     table.notes.append(
         "Odds ratios pooled by the Mantel-Haenszel method with the Robins-Breslow-Greenland confidence "
         "interval; hazard ratios by inverse variance on the log scale. Model: " + rule.describe() + "."

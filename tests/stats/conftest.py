@@ -21,3 +21,9 @@ def r_ref() -> dict[str, Any]:
 def r_extra() -> dict[str, Any]:
     """``tests/reference/stats_extra.json``, made by ``tests/reference/stats_extra.R``."""
     return json.loads((REFERENCE / "stats_extra.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def r_summary() -> dict[str, Any]:
+    """``tests/reference/summary_tests.json``, made by ``tests/reference/summary_tests.R``."""
+    return json.loads((REFERENCE / "summary_tests.json").read_text(encoding="utf-8"))

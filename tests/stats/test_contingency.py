@@ -2,7 +2,8 @@
 
 Reference values: tests/reference/r_reference.json (``contingency.*``; made by
 ../shared/reference/r_reference.R) and tests/reference/stats_extra.json (made by
-tests/reference/stats_extra.R). Each test names the R call.
+tests/reference/stats_extra.R) and tests/reference/summary_tests.json (made by
+tests/reference/summary_tests.R). Each test names the R call.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import pytest
 
 from analysis.errors import StatisticsError
 from analysis.stats.contingency import (
+    DEFAULT_MC_SEED,
     CategoricalRule,
+    UntestableTable,
     compare_counts,
     fisher_exact,
+    fisher_test,
     pearson_chisq,
     yates_chisq,
 )
@@ -176,10 +180,99 @@ def test_yates_refuses_larger_tables(r_ref):
         yates_chisq(r_ref["contingency"]["riss_3x2"]["counts"])
 
 
-def test_too_large_for_fisher_keeps_pearson():
-    """A table too large to enumerate still gets its chi-square; the note says Fisher was skipped."""
+def test_too_large_for_fisher_keeps_pearson_and_does_not_compute_fisher():
+    """Pearson chosen: Fisher is not computed (issue #14) until an audit reads ``fisher_p``."""
     big = [[40, 35, 30, 45], [38, 42, 33, 37], [30, 36, 44, 40], [41, 39, 35, 36]]
     res = compare_counts(big)
-    assert res.method == "pearson"
-    assert res.fisher_p is None
-    assert "not computed" in res.note
+    assert res.method == "pearson" and res.fisher is None
+    assert "fisher_result" not in res.__dict__  # nothing computed yet
+    assert res.fisher_result.method == "monte carlo"  # too large to enumerate: simulated on demand
+    assert 0 < res.fisher_p <= 1
+
+
+def test_fisher_is_computed_only_when_the_rule_picks_it(monkeypatch):
+    """A Pearson row never calls Fisher; a Fisher row calls it once."""
+    import analysis.stats.contingency as contingency
+
+    calls = []
+    real = contingency.fisher_test
+    monkeypatch.setattr(contingency, "fisher_test", lambda *a, **k: calls.append(a) or real(*a, **k))
+    compare_counts([[13, 27], [5, 35]])
+    assert calls == []
+    compare_counts([[5, 35], [3, 37]])
+    assert len(calls) == 1
+
+
+def test_pearson_and_yates_equal_scipy_bit_for_bit(r_ref):
+    """scipy.stats.chi2_contingency(m, correction=False/True) gives the same statistic and P."""
+    from scipy.stats import chi2_contingency
+
+    for name in ["cr_13of40_vs_5of40", "nausea_5of40_vs_3of40", "riss_3x2", "zero_cell"]:
+        counts = r_ref["contingency"][name]["counts"]
+        sp = chi2_contingency(counts, correction=False)
+        assert pearson_chisq(counts).statistic == pytest.approx(sp.statistic, rel=1e-12)
+        assert pearson_chisq(counts).p == pytest.approx(sp.pvalue, rel=1e-12)
+        if "3x2" not in name:
+            sp = chi2_contingency(counts, correction=True)
+            assert yates_chisq(counts).p == pytest.approx(sp.pvalue, rel=1e-12)
+
+
+def test_fisher_2x2_matches_r_and_scipy(r_summary):
+    """R: fisher.test(matrix(v, 2, byrow = TRUE))$p.value for eight 2x2 tables, incl. symmetric
+    ones (ties in probability) and a table with two zero cells; scipy.stats.fisher_exact agrees."""
+    from scipy.stats import fisher_exact as scipy_fisher
+
+    for ref in r_summary["fisher_2x2"]:
+        assert fisher_exact(ref["counts"]) == pytest.approx(ref["p"], rel=1e-10)
+        assert scipy_fisher(ref["counts"]).pvalue == pytest.approx(ref["p"], rel=1e-10)
+
+
+def test_fisher_4x4_n200_is_monte_carlo_within_error_of_r(r_summary):
+    """R: fisher.test(m, workspace = 2e8)$p.value (exact) for a 4x4 table with n = 200; our
+    Monte Carlo P (100,000 tables, fixed seed) is within 4 Monte Carlo SEs of it, is the same on
+    every run, and says how it was made. (Timing: benchmarks/bench_fisher.py, not a test.)"""
+    ref = r_summary["fisher_4x4"]
+    assert ref["n"] == 200
+    res = fisher_test(ref["counts"])
+    assert res.method == "monte carlo" and res.samples == 100_000 and res.seed == DEFAULT_MC_SEED
+    assert abs(res.p - ref["p_exact"]) < 4 * res.mc_se
+    assert fisher_test(ref["counts"]) == res
+    assert "Monte Carlo" in res.label and "100,000" in res.label
+    with pytest.raises(StatisticsError, match="partial tables"):
+        fisher_test(ref["counts"], simulate="never")
+    small = fisher_test(ref["counts"], samples=2000, seed=7)
+    assert small.samples == 2000 and abs(small.p - ref["p_exact"]) < 4 * small.mc_se
+
+
+def test_monte_carlo_also_agrees_on_an_enumerable_table(r_extra):
+    """Forced simulation of the 4x3 n=100 table (exact P known from R) lands within MC error."""
+    ref = r_extra["contingency"]["stage_4x3_n100"]
+    res = fisher_test(ref["counts"], simulate="always", samples=20_000)
+    assert abs(res.p - ref["fisher_p"]) < 4 * res.mc_se
+    assert fisher_test(ref["counts"]).method == "exact"
+
+
+def test_compare_counts_labels_a_simulated_fisher_row(r_summary):
+    ref = r_summary["fisher_4x4"]
+    res = compare_counts(ref["counts"], CategoricalRule(force="fisher", mc_samples=5000, mc_seed=3))
+    assert res.method == "fisher" and res.fisher.method == "monte carlo"
+    assert res.method_label == "Fisher's exact test, Monte Carlo P (5,000 simulated tables, seed 3)"
+    with pytest.raises(StatisticsError, match="mc_samples"):
+        CategoricalRule(mc_samples=10)
+
+
+def test_untestable_table_says_what_remains():
+    with pytest.raises(UntestableTable) as info:
+        compare_counts([[10, 0], [12, 0]])
+    assert (info.value.nonempty_rows, info.value.nonempty_cols) == (2, 1)
+
+
+def test_nullable_counts_frame():
+    """A DataFrame of nullable Int64 counts is accepted; a pd.NA count is refused, not zeroed."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": [13, 5], "b": [27, 35]}, dtype="Int64")
+    assert pearson_chisq(frame).statistic == pytest.approx(pearson_chisq([[13, 27], [5, 35]]).statistic)
+    frame.iloc[0, 0] = pd.NA
+    with pytest.raises(StatisticsError, match="whole numbers"):
+        pearson_chisq(frame)

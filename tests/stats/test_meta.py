@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
 from analysis.errors import StatisticsError
@@ -141,7 +142,13 @@ def test_model_choice_rule(r_ref):
         (lambda: generic_inverse_variance([0.1], [0.2]), "at least 2 studies"),
         (lambda: generic_inverse_variance([0.1, 0.2], [0.2, 0.0]), "sei finite and > 0"),
         (lambda: generic_inverse_variance([0.1, 0.2], [0.2, 0.1], ["A"]), "one label per study"),
-        (lambda: mantel_haenszel_or([(0, 10, 0, 10), (3, 10, 1, 10)], ["A", "B"]), r"\['A'\] has no events"),
+        (lambda: mantel_haenszel_or([(0, 10, 0, 10), (3, 10, 1, 10)], ["A", "B"]), r"\['A'\] have no events"),
+        (lambda: generic_from_ci([0.5, 2.5], [0.6, 1.1], [0.9, 3.0], ["A", "B"]), r"outside its own confidence"),
+        (lambda: generic_from_ci([0.5, pd.NA], [0.3, 1.1], [0.9, 3.0]), "must be finite"),
+        (lambda: generic_from_ci(pd.Series([0.5, None], dtype="Float64"), [0.3, 1.1], [0.9, 3.0]), "must be finite"),
+        (lambda: se_from_ci([0.3, pd.NA], [0.9, 2.0]), "must be finite"),
+        (lambda: mantel_haenszel_or([(3, 10, 1, 10), (pd.NA, 10, 2, 10)], ["A", "B"]), r"Missing counts.*\['B'\]"),
+        (lambda: generic_inverse_variance(pd.array([0.1, pd.NA], dtype="Float64"), [0.2, 0.1]), "must be finite"),
         (lambda: mantel_haenszel_or([(11, 10, 0, 10), (3, 10, 1, 10)]), "cannot exceed"),
         (lambda: generic_from_ci([0, 2], [0.5, 1], [2, 3]), "must be finite and > 0"),
     ],
@@ -155,3 +162,43 @@ def test_zero_cell_study_gets_continuity_correction():
     """R: escalc("OR", ai = 0, n1i = 10, ci = 3, n2i = 10) adds 0.5 to each cell: OR = (0.5*7.5)/(9.5*3.5)."""
     res = mantel_haenszel_or([(0, 10, 3, 10), (5, 10, 3, 10)])
     assert res.studies[0].estimate == pytest.approx(0.5 * 7.5 / (10.5 * 3.5), rel=1e-12)
+
+
+def test_estimate_outside_ci_names_the_study():
+    with pytest.raises(StatisticsError) as info:
+        generic_from_ci([0.5, 0.95, 2.5], [0.3, 0.6, 1.1], [0.9, 0.9, 3.0], ["CASTOR", "POLLUX", "X"])
+    assert "POLLUX (0.95 outside 0.6 to 0.9)" in str(info.value) and "CASTOR" not in str(info.value)
+    assert generic_from_ci([0.5, 0.9], [0.3, 0.6], [0.9, 0.9]).fixed.estimate > 0  # on a bound is fine
+
+
+def test_nullable_dtypes_work_like_floats(r_ref):
+    """Float64 / Int64 pandas columns (no missing) give the same result as plain floats."""
+    plain = generic_from_ci([0.5, 0.8], [0.3, 0.6], [0.9, 1.1])
+    nullable = generic_from_ci(pd.Series([0.5, 0.8], dtype="Float64"), pd.Series([0.3, 0.6], dtype="Float64"),
+                               pd.Series([0.9, 1.1], dtype="Float64"))
+    assert nullable == plain
+    counts = pd.DataFrame({"et": [199, 261], "nt": [240, 281], "ec": [148, 211], "nc": [234, 276]}, dtype="Int64")
+    mh = mantel_haenszel_or([tuple(r) for r in counts.itertuples(index=False)])
+    assert mh == mantel_haenszel_or([(199, 240, 148, 234), (261, 281, 211, 276)])
+
+
+def test_double_zero_study_stays_in_the_mh_sums_as_metafor(r_summary):
+    """R: rma.mh(ai=c(3, 0, 5, 2), n1i=c(50, 40, 60, 30), ci=c(8, 0, 9, 6), n2i=c(50, 40, 60, 30),
+    measure='OR'): k = 4 with the double-zero study at weight 0%, Q over k.yi = 3 studies; the
+    same pooled OR, CI and P as rma.mh without that study."""
+    ref = r_summary["meta_mh_zero"]["with_double_zero"]
+    tables = list(zip(ref["events_t"], ref["n_t"], ref["events_c"], ref["n_c"], strict=True))
+    res = mantel_haenszel_or(tables, ["A", "B", "C", "D"])
+    assert res.fixed.estimate == pytest.approx(ref["pooled"], rel=1e-10)
+    assert (res.fixed.lower, res.fixed.upper) == pytest.approx((ref["lower"], ref["upper"]), rel=1e-10)
+    assert res.fixed.se_log == pytest.approx(ref["se_log"], rel=1e-10)
+    assert res.fixed.p == pytest.approx(ref["p"], rel=1e-10)
+    assert res.heterogeneity.q == pytest.approx(ref["Q"], rel=1e-10)
+    assert res.heterogeneity.df == ref["Q_df"] == ref["k_yi"] - 1 and ref["k"] == 4
+    assert res.heterogeneity.p == pytest.approx(ref["Q_p"], rel=1e-10)
+    weights = [w for w in ref["weights_pct"] if w > 0]
+    assert [st.weight_fixed_pct for st in res.studies] == pytest.approx(weights, rel=1e-10)
+    assert [st.label for st in res.studies] == ["A", "C", "D"] and res.not_estimable == ("B",)
+    assert "B had no events" in res.note and "weight 0%" in res.note
+    without = r_summary["meta_mh_zero"]["without"]
+    assert res.fixed.estimate == pytest.approx(without["pooled"], rel=1e-12)

@@ -117,3 +117,36 @@ def test_paired_missing_drops_whole_pairs(r_ref):
 def test_bad_input_is_named(call, message):
     with pytest.raises(StatisticsError, match=message):
         call()
+
+
+def test_t_tests_match_r_and_scipy(r_summary):
+    """R: t.test(x, y, var.equal = TRUE), t.test(x, y), t.test(after, before, paired = TRUE);
+    scipy.stats.ttest_ind / ttest_rel give the same to 1e-12 (the engine only uses scipy.special)."""
+    import scipy.stats
+
+    ref = r_summary["ttest"]
+    x, y = ref["x"], ref["y"]
+    for res, r, sp in (
+        (student_t(x, y), ref["student"], scipy.stats.ttest_ind(x, y)),
+        (welch_t(x, y), ref["welch"], scipy.stats.ttest_ind(x, y, equal_var=False)),
+        (paired_t(ref["before"], ref["after"]), ref["paired"], scipy.stats.ttest_rel(ref["after"], ref["before"])),
+    ):
+        assert res.statistic == pytest.approx(r["statistic"], rel=1e-10)
+        assert res.df == pytest.approx(r["df"], rel=1e-10)
+        assert res.p == pytest.approx(r["p"], rel=1e-10)
+        assert res.statistic == pytest.approx(float(sp.statistic), rel=1e-12)
+        assert res.p == pytest.approx(float(sp.pvalue), rel=1e-12)
+
+
+def test_nullable_dtypes_with_pd_na_work_like_nan(r_summary):
+    """A pandas Float64/Int64 column with pd.NA is missing data, refused or dropped like NaN."""
+    import pandas as pd
+
+    ref = r_summary["ttest"]
+    x = pd.Series([*ref["x"], None], dtype="Float64")
+    with pytest.raises(StatisticsError, match="1 missing value"):
+        student_t(x, ref["y"])
+    res = student_t(x, [*ref["y"], pd.NA], dropna=True)
+    assert res.p == pytest.approx(ref["student"]["p"], rel=1e-10) and res.n_missing == 2
+    ints = pd.Series([3, 5, pd.NA, 8, 9], dtype="Int64")
+    assert welch_t(ints, [1, 2, 3], dropna=True).n1 == 4

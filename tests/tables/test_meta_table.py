@@ -52,3 +52,14 @@ def test_table_rows(built):
                       "Progression-free survival", "CASTOR", "POLLUX", "Pooled (random effects)"]
     md = to_markdown(table, store.style)
     assert "3.27 (2.34–4.56)" in md and "0.36 (0.27–0.47)" in md and "{#tbl-meta}" in md
+
+
+def test_a_study_without_events_in_either_arm_is_named_in_a_footnote():
+    """R: rma.mh keeps a double-zero study in the MH sums with weight 0% (summary_tests.R);
+    the table says so rather than dropping it silently."""
+    res = mantel_haenszel_or([(3, 50, 8, 50), (0, 40, 0, 40), (5, 60, 9, 60)], ["A", "B", "C"])
+    store = ResultsStore("x")
+    table, _ = tbl_meta([MetaOutcome("ae", "Serious adverse events", "OR", res)], store, "meta", "tbl-meta",
+                        "Pooled", ModelChoice())
+    assert [r.label for r in table.rows] == ["Serious adverse events", "A", "C", "Pooled (fixed effect)"]
+    assert any(n.startswith("Serious adverse events: B had no events") for n in table.notes)

@@ -1,0 +1,131 @@
+"""Tests for analysis.render and the figure files of the pipeline: formats, aliases, the
+parallel embedded engine, and figures saved at journal sizes for submission."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from analysis.cli import main
+from analysis.errors import RenderError
+from analysis.figures.style import DOUBLE_COLUMN_IN, SINGLE_COLUMN_IN, column_width
+from analysis.pipeline import analyse, build
+from analysis.render import FORMATS, normalise_formats, output_name
+
+
+def test_formats_include_jats_and_accept_the_xml_alias():
+    assert FORMATS == ("html", "pdf", "docx", "jats")
+    assert normalise_formats(("xml", "html", "jats")) == ("jats", "html")
+    assert output_name("jats") == "manuscript.xml" and output_name("xml") == "manuscript.xml"
+    with pytest.raises(RenderError, match=r"Invalid format 'odt'. Must be one of: html, pdf, docx, jats, xml"):
+        normalise_formats(("html", "odt"))
+
+
+def test_cli_refuses_an_unknown_format(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["render", "mini", "--formats", "html,rtf"])
+    assert exc.value.code == 2
+    assert "invalid format(s) ['rtf']; choose from html, pdf, docx, jats, xml" in capsys.readouterr().err
+
+
+def test_column_width_snaps_to_journal_columns():
+    assert pytest.approx(85 / 25.4) == SINGLE_COLUMN_IN and pytest.approx(175 / 25.4) == DOUBLE_COLUMN_IN
+    assert column_width(3.0) == SINGLE_COLUMN_IN and column_width(4.5) == SINGLE_COLUMN_IN
+    assert column_width(6.5) == DOUBLE_COLUMN_IN and column_width(8.0) == DOUBLE_COLUMN_IN
+
+
+def _png_size_and_dpi(data: bytes) -> tuple[tuple[int, int], float]:
+    """Pixel size from IHDR and dots per inch from pHYs, read from the PNG chunks."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    size, dpi, pos = None, None, 8
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        assert zlib.crc32(kind + body) == struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0]
+        if kind == b"IHDR":
+            size = struct.unpack(">II", body[:8])
+        elif kind == b"pHYs":
+            x, _, unit = struct.unpack(">IIB", body)
+            assert unit == 1  # metres
+            dpi = x * 0.0254
+        pos += 12 + length
+    return size, dpi
+
+
+def test_figures_saved_for_submission_at_column_width(mini_project):
+    folder = analyse(mini_project, "mini") / "figures"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "fig-cr.600dpi.png", "fig-cr.pdf", "fig-cr.png", "fig-cr.svg"]
+    # the fixture asks for a 4-inch figure: single column, 85 mm wide, 3 inches high
+    (w, h), dpi = _png_size_and_dpi((folder / "fig-cr.600dpi.png").read_bytes())
+    assert dpi == pytest.approx(600, abs=0.1)
+    assert w / dpi * 25.4 == pytest.approx(85, abs=0.2) and h / dpi == pytest.approx(3, abs=0.01)
+    (w, _), dpi = _png_size_and_dpi((folder / "fig-cr.png").read_bytes())
+    assert dpi == pytest.approx(300, abs=0.1) and w / dpi * 25.4 == pytest.approx(85, abs=0.2)
+    page = PdfReader(folder / "fig-cr.pdf").pages[0]
+    assert float(page.mediabox.width) / 72 * 25.4 == pytest.approx(85, abs=0.2)
+    # vector: the bars are drawn as paths, no image is embedded
+    assert not page.images
+    assert b" re" in page.get_contents().get_data() or b" l" in page.get_contents().get_data()
+
+
+def test_figure_files_are_byte_identical_across_builds(mini_project):
+    def digest(folder: Path) -> dict[str, str]:
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+    first = digest(analyse(mini_project, "mini") / "figures")
+    second = digest(analyse(mini_project, "mini") / "figures")
+    assert first == second and len(first) == 4
+
+
+def test_saving_draws_each_figure_once_per_file(mini_project, monkeypatch):
+    """No ``bbox_inches="tight"``: that draws a figure twice per file (once to measure)."""
+    from matplotlib.figure import Figure
+
+    calls: list[dict] = []
+    real = Figure.savefig
+
+    def spy(self, fname, **kwargs):
+        calls.append(kwargs)
+        return real(self, fname, **kwargs)
+
+    draws = []
+    real_draw = Figure.draw
+
+    def count_draw(self, renderer):
+        draws.append(1)
+        return real_draw(self, renderer)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    monkeypatch.setattr(Figure, "draw", count_draw)
+    analyse(mini_project, "mini")
+    assert len(calls) == 4 and all("bbox_inches" not in c for c in calls)
+    assert len(draws) == 4
+
+
+@pytest.mark.e2e
+def test_jats_only_build_writes_well_formed_xml(mini_project):
+    import xml.etree.ElementTree as ET
+
+    report = build(mini_project, "mini", formats=("xml",))
+    assert not (report / "manuscript.html").exists()
+    root = ET.parse(report / "manuscript.xml").getroot()
+    assert root.tag == "article"
+    assert root.findtext("front/article-meta/title-group/article-title") == "A minimal two-arm study for pipeline tests"
+    assert len(root.findall(".//fig")) == 1
+    assert root.find(".//ref-list") is not None
+
+
+def test_render_reports_which_pandoc_call_failed(tmp_path):
+    from analysis.render import render
+
+    qmd = tmp_path / "manuscript.qmd"
+    qmd.write_text("---\ntitle: x\n---\n\nSee @tbl-missing.\n", encoding="utf-8")
+    shared = Path(__file__).resolve().parents[1] / "templates" / "_shared"
+    with pytest.raises(RenderError, match=r"pandoc \((typst|HTML|DOCX|JATS)\) failed \(exit \d+\):\n(.|\n)*unresolved cross-reference\(s\): tbl-missing"):
+        render(qmd, shared, ("html", "docx", "jats"))
