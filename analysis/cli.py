@@ -117,21 +117,91 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 1 if surprising else 0
 
 
+def _print_changes(changes, sid: str, what: str) -> None:
+    for c in changes:
+        print(f"{c.kind:<8} {c.key:<36} {c.old or '-'}  ->  {c.new or '-'}")
+        for place in c.templates:
+            print(f"           template {place}")
+        if c.table:
+            print(f"           table    {c.table}")
+        for cite in c.cited_new or c.cited_old:
+            print(f"           cited in {cite.section or 'front matter'}: {cite.sentence}")
+    print(f"{sid}: {len(changes)} value(s) differ {what}")
+
+
+def _git_author(root: Path) -> str:
+    import subprocess
+
+    try:
+        proc = subprocess.run(["git", "config", "user.name"], cwd=root, capture_output=True, text=True, timeout=10)
+    except OSError:
+        return "analysis diff"
+    return proc.stdout.strip() or "analysis diff"
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
-    from analysis.diff import diff_results
+    from analysis.diff import cite_changes, diff_results
     from analysis.results import ResultsStore
 
     root = _root(args)
+    if args.to and not args.from_:
+        raise AnalysisError("--to needs --from: say which version to compare it with")
+    if args.redline and not args.from_:
+        raise AnalysisError("--redline needs --from: the version the tracked changes are made against")
+    changed = 0
     for sid in _studies(args):
-        paths = [root / "report" / sid / "results.json", root / "build" / sid / "results.json"]
-        missing = [p for p in paths if not p.is_file()]
-        if missing:
-            raise AnalysisError(f"{missing[0].relative_to(root)} is missing: build the study first")
-        old, new = (ResultsStore.from_json(p.read_text(encoding="utf-8")) for p in paths)
-        changes = diff_results(old, new)
-        for c in changes:
-            print(f"{c.kind:<8} {c.key:<36} {c.old or '-'}  ->  {c.new or '-'}")
-        print(f"{sid}: {len(changes)} value(s) differ between report/ and the latest analysis")
+        if not args.from_:
+            paths = [root / "report" / sid / "results.json", root / "build" / sid / "results.json"]
+            missing = [p for p in paths if not p.is_file()]
+            if missing:
+                raise AnalysisError(f"{missing[0].relative_to(root)} is missing: build the study first")
+            old, new = (ResultsStore.from_json(p.read_text(encoding="utf-8")) for p in paths)
+            changes = diff_results(old, new)
+            _print_changes(changes, sid, "between report/ and the latest analysis")
+            changed += len(changes)
+            continue
+        from analysis.lint import template_files
+        from analysis.revisions import load_revision
+
+        def say(message: str, sid: str = sid) -> None:
+            if not args.quiet:
+                print(f"[{sid}] {message}", file=sys.stderr, flush=True)
+
+        before = load_revision(root, sid, args.from_, say)
+        after = load_revision(root, sid, args.to, say)
+        old, new = (ResultsStore.from_json(r.results.read_text(encoding="utf-8")) for r in (before, after))
+        texts = [r.manuscript.read_text(encoding="utf-8") if r.manuscript else None for r in (before, after)]
+        troot = root / "templates"
+        files = [f for f in template_files(troot)
+                 if f.is_relative_to(troot / sid) or f.is_relative_to(troot / "_shared")]
+        changes = cite_changes(diff_results(old, new), old, new, texts[0], texts[1], files, root)
+        _print_changes(changes, sid, f"from {before.label} to {after.label}")
+        changed += len(changes)
+        if args.redline:
+            import datetime as dt
+
+            from analysis.provenance import build_time
+            from analysis.redline import write_redline
+
+            epoch, _ = build_time()
+            date = args.date or dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            out = root / "report" / sid / "revision"
+            out.mkdir(parents=True, exist_ok=True)
+            files_written = write_redline(before.folder, after.folder, out, changes, troot / "_shared",
+                                          author=args.author or _git_author(root), date=date, epoch=epoch,
+                                          labels=(before.label, after.label))
+            for path in files_written.values():
+                print(f"wrote {path.relative_to(root)}")
+    return 1 if args.exit_code and changed else 0
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from analysis.revisions import snapshot
+
+    root = _root(args)
+    _studies(argparse.Namespace(root=args.root, study=[args.study]))
+    dest = snapshot(root, args.study, args.name, force=args.force)
+    print(f"kept report/{args.study} as {dest.relative_to(root)}; compare with `diff {args.study} --from {args.name}`")
     return 0
 
 
@@ -177,7 +247,21 @@ def make_parser() -> argparse.ArgumentParser:
                            help="comma-separated subset of html,pdf,docx,jats (xml = jats; default: all)")
     p = add("audit", cmd_audit, "compare computed values with the numbers the original paper printed")
     p.add_argument("--all", action="store_true", help="list matches too, not only differences")
-    add("diff", cmd_diff, "list the values the next render would change (report/ vs build/)")
+    p = add("diff", cmd_diff, "list the values that changed between two versions (default: report/ vs build/)")
+    p.add_argument("--from", dest="from_", metavar="REF",
+                   help="earlier version: a git commit, tag or branch, a snapshot name, or a results.json")
+    p.add_argument("--to", metavar="REF", help="later version (default: the working tree); same forms as --from")
+    p.add_argument("--exit-code", action="store_true", help="exit 1 when any value changed, like `git diff`")
+    p.add_argument("--redline", action="store_true",
+                   help="write report/STUDY/revision/: tracked-changes DOCX, highlighted HTML, changes.md/.csv")
+    p.add_argument("--author", help="author of the tracked changes (default: git config user.name)")
+    p.add_argument("--date", help="date of the tracked changes, ISO 8601 (default: the build date)")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not print progress")
+    p = add("snapshot", cmd_snapshot, "keep report/STUDY as a named version under versions/STUDY/NAME/",
+            studies="")
+    p.add_argument("study", metavar="STUDY", help="study id")
+    p.add_argument("name", metavar="NAME", help="version name, e.g. submitted-2026-03")
+    p.add_argument("--force", action="store_true", help="replace a version kept under the same name")
     add("synthesize", cmd_synthesize, "regenerate a study's synthetic data files (deterministic)")
     return parser
 

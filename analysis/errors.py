@@ -97,6 +97,10 @@ class LintError(AnalysisError):
     """The template lint found numbers in prose that are not bound to a value."""
 
 
+class ChecklistError(AnalysisError):
+    """A declared reporting checklist (CONSORT, STROBE) has items missing, or a word limit is exceeded."""
+
+
 class RenderError(AnalysisError):
     """pandoc, typst or quarto failed to turn the manuscript source into an output."""
 

@@ -306,6 +306,8 @@ def render_study(
 def _render_study(
     root: Path, study_id: str, engine: str, formats: tuple[str, ...], say: Callable[[str], None],
 ) -> Path:
+    from analysis.checklist import Manuscript, check_checklist, check_word_limits, count_words
+    from analysis.frontmatter import front_matter_yaml, load_front_matter
     from analysis.templating import render_manuscript
 
     formats = normalise_formats(formats)
@@ -323,10 +325,24 @@ def _render_study(
     store = ResultsStore.from_json(results_file.read_text(encoding="utf-8"))
     prov = provenance(root, store.inputs)
     alpha = float(config.get("statistics", {}).get("alpha", 0.05))
+    where = f"data/{study_id}/study.yaml"
+    front = load_front_matter(config, where)
+    context = {"study": _study_context(config), "prov": prov, "front": front.context(),
+               "front_yaml": front_matter_yaml(front)}
     say("rendering templates")
-    text = render_manuscript(
-        root / "templates", study_id, store, {"study": _study_context(config), "prov": prov}, alpha=alpha
-    )
+    # Two passes: the word counts are taken from the first rendering (they stand outside the
+    # abstract and the main text, so printing them does not change them).
+    text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
+    counts = count_words(text)
+    check_word_limits(counts, config, where)
+    items = check_checklist(Manuscript(config, front, store, text), where)
+    if items:
+        say(f"checklist {config['checklist']}: all {len(items)} checked items present")
+    journal = config.get("journal") or {}
+    context["words"] = {"abstract": counts.abstract, "main": counts.main,
+                        "abstract_limit": journal.get("abstract_words"), "main_limit": journal.get("main_words")}
+    text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
+    say(f"words: abstract {counts.abstract}, main text {counts.main}")
     say("checking the paper trail")
     check_trail(store, text)
     shared = root / "templates" / "_shared"

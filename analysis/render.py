@@ -126,6 +126,7 @@ def _pandoc_common(shared: Path) -> list[str]:
     return [
         "--from", _READER,
         "--lua-filter", str(shared / "crossref.lua"),
+        "--lua-filter", str(shared / "authors.lua"),
         "--citeproc",
         "--resource-path", ".",
     ]

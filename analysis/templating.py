@@ -383,6 +383,7 @@ def render_manuscript(
     names = build_namespaces(store)
     for fn in ("digits", "month_year", "pval", "and_list"):
         env.filters[fn] = getattr(helpers, fn)
+    env.filters["md"] = md_escape  # a plain string from study.yaml, printed as literal text
     env.tests["significant"] = helpers.significant
     globals_ = {
         "table": helpers.table, "figure": helpers.figure, "pval": helpers.pval,
