@@ -108,6 +108,23 @@ SETTINGS: tuple[Setting, ...] = (
        "value `protocol.<name>`.", {}),
     _S("value_labels", "mapping", "Reader labels of data codes: `column: {code: label}`.", {}),
     _S("keywords", "text list", "Keywords of the manuscript.", None),
+    # -- front matter and declarations (their content is checked by analysis.frontmatter) -
+    _S("authors", "list", "Authors: `name`, `orcid`, `email`, `affiliations` (ids), `corresponding`, "
+       "`equal_contributor`, `contributions` (CRediT roles); see analysis.frontmatter.", None),
+    _S("affiliations", "list", "Affiliations: `id`, `department`, `name`, `city`, `country`.", None),
+    _S("funding", "text", "The funding statement.", None),
+    _S("conflicts_of_interest", "text", "The conflicts-of-interest statement.", None),
+    _S("trial_registration", "mapping", "Trial registration: `registry` and `id`.", None),
+    _S("ethics", "mapping", "Ethics approval: `committee` and `reference`.", None),
+    _S("data_availability", "text", "The data-availability statement.", None),
+    _S("front_matter_placeholder", "boolean", "The names in the front matter are invented: say so in print.",
+       False),
+    _S("checklist", "choice", "A reporting checklist whose missing items fail the build.", None,
+       allowed=("consort", "strobe")),
+    _S("journal", "mapping", "The journal's limits.", None),
+    _S("journal.abstract_words", "integer", "Most words in the abstract; more fails the build.", None,
+       minimum=1),
+    _S("journal.main_words", "integer", "Most words in the main text; more fails the build.", None, minimum=1),
     # -- number style ---------------------------------------------------------------------
     _S("style", "mapping", "The journal's number style.", {}, closed=True),
     _S("style.p_digits", "integer", "Decimals of a P value.", 3, minimum=1, maximum=6),
