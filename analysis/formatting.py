@@ -24,6 +24,8 @@ __all__ = [
     "fmt_int",
     "fmt_mean_sd",
     "fmt_median_ci",
+    "fmt_median_iqr",
+    "fmt_median_range",
     "fmt_month_year",
     "fmt_n_pct",
     "fmt_number",
@@ -205,6 +207,18 @@ def fmt_median_ci(
     return f"{fmt_number(median, digits, st)} ({inner})"
 
 
+def fmt_median_iqr(median: float, q1: float, q3: float, digits: int = 1, style: Style | None = None) -> str:
+    """Median (IQR) with the same decimals: ``fmt_median_iqr(52, 45.25, 60, 1) == "52.0 (45.3–60.0)"``."""
+    st = style or Style()
+    inner = f"{fmt_number(q1, digits, st)}{st.ci_separator}{fmt_number(q3, digits, st)}"
+    return f"{fmt_number(median, digits, st)} ({inner})"
+
+
+def fmt_median_range(median: float, low: float, high: float, digits: int = 1, style: Style | None = None) -> str:
+    """Median (minimum–maximum): ``fmt_median_range(52, 31, 78, 0) == "52 (31–78)"``."""
+    return fmt_median_iqr(median, low, high, digits, style)
+
+
 def fmt_ratio_ci(
     estimate: float, lower: float, upper: float, digits: int = 2, style: Style | None = None
 ) -> str:
@@ -242,6 +256,8 @@ FORMAT_KINDS = {
     "n_pct": "{'n': int, 'N': int}",
     "mean_sd": "{'mean': float, 'sd': float}",
     "median_ci": "{'median': float|None, 'lower': float|None, 'upper': float|None}",
+    "median_iqr": "{'median': float, 'q1': float, 'q3': float}",
+    "median_range": "{'median': float, 'min': float, 'max': float}",
     "ratio_ci": "{'estimate': float, 'lower': float, 'upper': float}",
     "text": "a string, printed as it is",
     "date": "an ISO date string YYYY-MM-DD, printed as it is",
@@ -271,6 +287,10 @@ def format_value(raw: Any, kind: str, digits: int | None = None, style: Style | 
         return fmt_median_ci(
             raw["median"], raw["lower"], raw["upper"], 2 if digits is None else digits, st
         )
+    if kind == "median_iqr":
+        return fmt_median_iqr(raw["median"], raw["q1"], raw["q3"], 1 if digits is None else digits, st)
+    if kind == "median_range":
+        return fmt_median_range(raw["median"], raw["min"], raw["max"], 1 if digits is None else digits, st)
     if kind == "ratio_ci":
         return fmt_ratio_ci(
             raw["estimate"], raw["lower"], raw["upper"], st.ratio_digits if digits is None else digits, st
@@ -287,6 +307,8 @@ PARTS = {
     "n_pct": ("n", "N", "pct"),
     "mean_sd": ("mean", "sd"),
     "median_ci": ("median", "lower", "upper"),
+    "median_iqr": ("median", "q1", "q3"),
+    "median_range": ("median", "min", "max"),
     "ratio_ci": ("estimate", "lower", "upper"),
 }
 
@@ -310,7 +332,7 @@ def format_part(raw: Any, kind: str, part: str, digits: int | None = None, style
             d = st.pct_digits if digits is None else digits
             return f"{pct.quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_UP):f}"
         return fmt_int(raw[part], st)
-    if kind == "mean_sd":
+    if kind in ("mean_sd", "median_iqr", "median_range"):
         return fmt_number(raw[part], 1 if digits is None else digits, st)
     if kind == "median_ci":
         return _bound(raw[part], 2 if digits is None else digits, st)

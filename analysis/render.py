@@ -141,7 +141,8 @@ def _html_cmd(qmd: Path, out: Path, shared: Path) -> list[str]:
 
 
 def _docx_cmd(qmd: Path, out: Path, shared: Path) -> list[str]:
-    """DOCX with real Word tables, the generated reference document's styles; figures as PNG."""
+    """DOCX with real Word tables, the generated reference document's styles; figures as PNG.
+    :func:`analysis.docx.finish_docx` then sizes the tables to their content."""
     cmd = [pandoc_path(), qmd.name, "--lua-filter", str(shared / "docx-png.lua"), *_pandoc_common(shared),
            "--to", "docx", "--output", out.name]
     ref = shared / "reference.docx"
@@ -203,7 +204,7 @@ def render(
     if engine not in ENGINES:
         raise RenderError(f"Invalid `--engine` value: {engine!r}. Must be one of: {', '.join(ENGINES)}")
     formats = normalise_formats(formats)
-    _ = options or RenderOptions()  # DOCX settings: applied by the DOCX finisher
+    opts = options or RenderOptions()
     env = dict(os.environ)
     if source_date_epoch is not None:
         # pandoc stamps DOCX metadata and zip entries with this: identical inputs, identical bytes.
@@ -229,6 +230,10 @@ def render(
             _compile_typst(typ, qmd.with_suffix(".pdf"), qmd.parent)
         for fmt in list(jobs):
             jobs.pop(fmt).wait()
+            if fmt == "docx":
+                from analysis.docx import finish_docx
+
+                finish_docx(qmd.with_suffix(".docx"), line_numbers=opts.line_numbers)
     finally:
         for job in jobs.values():
             job.kill()

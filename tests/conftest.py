@@ -18,3 +18,28 @@ def mini_project(tmp_path: Path) -> Path:
     shutil.copytree(FIXTURES / "mini", root)
     shutil.copytree(REPO / "templates" / "_shared", root / "templates" / "_shared")
     return root
+
+
+def copy_real_study(root: Path, study: str) -> Path:
+    """A project folder with one real study's data and templates (the package is imported as installed)."""
+    shutil.copytree(REPO / "data" / study, root / "data" / study)
+    shutil.copytree(REPO / "templates" / study, root / "templates" / study)
+    shutil.copytree(REPO / "templates" / "_shared", root / "templates" / "_shared")
+    return root
+
+
+@pytest.fixture(scope="session")
+def study_report(tmp_path_factory):
+    """``study_report(study)``: the report folder of a real study, built once per test session
+    (the end-to-end tests of several modules share the same build)."""
+    from analysis.pipeline import build
+
+    reports: dict[str, Path] = {}
+
+    def get(study: str) -> Path:
+        if study not in reports:
+            root = copy_real_study(tmp_path_factory.mktemp(study), study)
+            reports[study] = build(root, study, progress=None)
+        return reports[study]
+
+    return get

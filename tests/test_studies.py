@@ -4,7 +4,6 @@ numbers the abstract cites are the numbers the tables show."""
 from __future__ import annotations
 
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -12,27 +11,20 @@ import pytest
 from docx import Document
 from pypdf import PdfReader
 
-from analysis.pipeline import build
 from analysis.results import ResultsStore
 from analysis.study import discover_studies
-from tests.conftest import REPO
+from tests.conftest import REPO, copy_real_study
 
 pytestmark = pytest.mark.e2e
 STUDIES = discover_studies(REPO)
 
 
-def copy_study(root: Path, study: str) -> Path:
-    """A project folder with one study's data and templates (the package is imported as installed)."""
-    shutil.copytree(REPO / "data" / study, root / "data" / study)
-    shutil.copytree(REPO / "templates" / study, root / "templates" / study)
-    shutil.copytree(REPO / "templates" / "_shared", root / "templates" / "_shared")
-    return root
+copy_study = copy_real_study
 
 
 @pytest.fixture(scope="module", params=STUDIES)
-def built(request, tmp_path_factory):
-    root = copy_study(tmp_path_factory.mktemp(request.param), request.param)
-    report = build(root, request.param, progress=None)
+def built(request, study_report):
+    report = study_report(request.param)
     store = ResultsStore.from_json((report / "results.json").read_text(encoding="utf-8"))
     return request.param, report, store
 
