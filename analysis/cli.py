@@ -89,6 +89,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    from analysis.preview import serve
+
+    (sid,) = _studies(args)
+    return serve(_root(args), sid, port=args.port, open_browser=args.open)
+
+
 def _ranges(items: list[str]) -> dict[str, tuple[float, float]]:
     out = {}
     for item in items:
@@ -136,7 +143,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
             continue
         if not results.is_file():
             raise AnalysisError(f"{results.relative_to(root)} is missing: run `python -m analysis analyse {sid}` first")
-        rows = audit(ResultsStore.from_json(results.read_text(encoding="utf-8")), load_published(published))
+        store = ResultsStore.from_json(results.read_text(encoding="utf-8"))
+        data = load_published(published)
+        rows = audit(store, data)
         counts: dict[str, int] = {}
         for row in rows:
             counts[row.status] = counts.get(row.status, 0) + 1
@@ -145,6 +154,17 @@ def cmd_audit(args: argparse.Namespace) -> int:
                 print(f"{flag} {row.status:<13} {row.key:<34} printed {row.printed:<9} "
                       f"computed {row.computed or '-':<9} {row.where}" + (f" — {row.note}" if row.note else ""))
         surprising += sum(r.surprising for r in rows)
+        from analysis.claims import check_claims
+        from analysis.study import load_config
+
+        alpha = float((load_config(root, sid).get("statistics") or {}).get("alpha", 0.05))
+        claims = check_claims(store, data, alpha, f"data/{sid}/published.yaml")
+        for c in claims:
+            if args.all or c.contradicted:
+                print(f"{'!' if c.contradicted else ' '} {'contradicted' if c.contradicted else 'supported':<13} "
+                      f"claim ({c.where}): {c.claim} — {c.finding}")
+        if claims:
+            print(f"{sid}: {len(claims)} claim(s), {sum(c.contradicted for c in claims)} contradicted by the data")
         print(f"{sid}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
               + f"; {sum(r.surprising for r in rows)} unexplained")
     return 1 if surprising else 0
@@ -246,6 +266,12 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected a number from 0 to 65535 (0: any free port)")
+    return int(text)
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
@@ -278,6 +304,11 @@ def make_parser() -> argparse.ArgumentParser:
                            help="embedded: pandoc + typst from pip (default); quarto: `quarto render`")
             p.add_argument("--formats", type=_formats, default=FORMATS,
                            help="comma-separated subset of html,pdf,docx,jats (xml = jats; default: all)")
+    p = add("preview", cmd_preview, "serve STUDY's HTML on 127.0.0.1 and rebuild it on every change (live reload)",
+            studies="")
+    p.add_argument("study", nargs=1, metavar="STUDY", help="study id (a folder of data/)")
+    p.add_argument("--port", type=_port, default=0, help="port to listen on (default: a free one)")
+    p.add_argument("--open", action="store_true", help="open the page in the default browser")
     p = add("audit", cmd_audit, "compare computed values with the numbers the original paper printed, or "
             "(--text FILE) check any paper's printed statistics against each other")
     p.add_argument("--all", action="store_true", help="list matches (consistent findings) too, not only differences")

@@ -247,3 +247,22 @@ def test_bad_specs_are_refused_with_the_choices():
                      [{"column": "score", "label": "Score", "type": "continuous", "test": "wilcoxon"}])
     with pytest.raises(ConfigError, match="summary_rule"):
         tbl_baseline(three_groups(), "arm", THREE, ResultsStore("d"), "t1", "tbl-t1", "T", [], summary_rule="spss")
+
+
+def test_nullable_dtypes_with_pd_na_give_the_same_table():
+    """Int64 / Float64 / string columns with pd.NA build the same table as float/object with NaN/None."""
+    df = frame()
+    df.loc[[1, 12], "age"] = np.nan
+    nullable = df.astype({"age": "Float64", "sex": "string", "iss": "string", "arm": "string"})
+    nullable["age_int"] = nullable["age"].round().astype("Int64")
+    df["age_int"] = df["age"].round()
+    specs = [*VARIABLES, {"column": "age_int", "label": "Age, whole years", "type": "continuous",
+                          "summary": "median_iqr", "test": "wilcoxon"}]
+    tables = []
+    for data in (df, nullable):
+        store = ResultsStore("demo")
+        tables.append((tbl_baseline(data, "arm", ARMS, store, "t1", "tbl-t1", "T", specs), store))
+    (t_plain, s_plain), (t_null, s_null) = tables
+    assert to_markdown(t_null) == to_markdown(t_plain)
+    assert s_null["t1.age_missing.ID"].raw == 1 and s_null["t1.age.p"].raw == s_plain["t1.age.p"].raw
+    assert s_null["t1.age_int.p"].raw == s_plain["t1.age_int.p"].raw
