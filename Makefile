@@ -65,6 +65,7 @@ lint: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m mkdocs build --strict
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
