@@ -247,7 +247,7 @@ class KeyUndefined(jinja2.StrictUndefined):
 
 # A block tag closing a line of prose (``...arms.{% endif %}``): trim_blocks would eat its newline
 # and glue the line's last word to the next line's first.
-_PROSE_THEN_TAG = re.compile(r"^(?P<line>[^\n]*?\S[^\n]*?[^-]%\})\n", re.MULTILINE)
+_PROSE_THEN_TAG = re.compile(r"^(?P<line>[^\n]*?\S[^\n]*?[^-+]%\})\n", re.MULTILINE)  # not -%} or +%}
 _TAG = re.compile(r"\{%.*?%\}")
 
 

@@ -107,3 +107,8 @@ def test_diff_prints_each_value_in_its_own_format():
     new.add("t.m", {"mean": 61.04, "sd": 8.1}, "mean_sd", digits=1)
     changes = {c.key: (c.old, c.new) for c in diff_results(old, new)}
     assert changes == {"t.df": ("78", "77"), "t.p": ("0.032", "<0.001")}
+
+
+def test_explicit_newline_markers_are_left_to_jinja(store):
+    # `+%}` keeps the newline on purpose; it must not become a blank line (a paragraph break)
+    assert show("a{% if pfs.logrank.p is significant %}\\{% endif +%}\nb\n", store) == "a\\\nb\n"
