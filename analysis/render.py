@@ -51,7 +51,7 @@ SUFFIXES = {"html": ".html", "pdf": ".pdf", "docx": ".docx", "jats": ".xml"}
 # raw TeX: a string that slipped through escaping still cannot become live markup.
 _READER = ("markdown-raw_html-raw_attribute-raw_tex"
            "+fenced_divs+bracketed_spans+grid_tables+pipe_tables+yaml_metadata_block+implicit_figures")
-#: Lua filter run first by every pandoc call: refuses unsafe link and image targets.
+#: Lua filter run last by every pandoc call (after citeproc): refuses unsafe link and image targets.
 SAFE_LINKS_FILTER = "safe-links.lua"
 
 
@@ -176,12 +176,14 @@ class _Job:
 
 
 def _pandoc_common(shared: Path, *filters: str) -> list[str]:
-    """Reader, filters (the link check first, then cross-references, then ``filters``),
-    citations; resources (figures) are read only from the staging folder, the working directory."""
+    """Reader, filters (cross-references, authors, then ``filters``), citations, and last the
+    link check, so that it sees every link and image, those citeproc builds from the
+    bibliography included. Resources (figures) are read only from the staging folder, the
+    working directory."""
     args = ["--from", _READER]
-    for name in (SAFE_LINKS_FILTER, "crossref.lua", "authors.lua", *filters):
+    for name in ("crossref.lua", "authors.lua", *filters):
         args += ["--lua-filter", str(shared / name)]
-    return [*args, "--citeproc", "--resource-path", "."]
+    return [*args, "--citeproc", "--lua-filter", str(shared / SAFE_LINKS_FILTER), "--resource-path", "."]
 
 
 def _html_cmd(qmd: Path, out: Path, shared: Path) -> list[str]:
