@@ -312,6 +312,9 @@ class _TooLarge(StatisticsError):
 @lru_cache(maxsize=65536)
 def _compositions(total: int, caps: tuple[int, ...]) -> np.ndarray:
     """All vectors of len(caps) whole numbers summing to ``total`` with x_i <= caps_i."""
+    if len(caps) == 2:  # two rows (two arms): one free entry, no loop
+        first = np.arange(max(0, total - caps[1]), min(caps[0], total) + 1, dtype=np.int64)
+        return np.stack([first, total - first], axis=1)
     caps_arr = np.asarray(caps, dtype=np.int64)
     tail_caps = np.concatenate([np.cumsum(caps_arr[::-1])[::-1][1:], [0]])  # sum of caps after i
     parts = np.empty((1, 0), dtype=np.int64)
