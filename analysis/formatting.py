@@ -21,6 +21,7 @@ from analysis.errors import FormatError
 __all__ = [
     "FORMAT_KINDS",
     "Style",
+    "fmt_estimate_ci",
     "fmt_int",
     "fmt_mean_sd",
     "fmt_median_ci",
@@ -231,6 +232,22 @@ def fmt_ratio_ci(
     return f"{fmt_number(estimate, digits, st)} ({inner})"
 
 
+def fmt_estimate_ci(
+    estimate: float, lower: float, upper: float, digits: int = 2, style: Style | None = None
+) -> str:
+    """A difference or regression coefficient with its CI: ``"1.25 (0.40–2.10)"``; when a bound
+    is negative the bounds are joined by " to " so the minus sign cannot read as a dash:
+    ``"−0.52 (−0.94 to −0.10)"``."""
+    st = style or Style()
+    for name, x in (("estimate", estimate), ("lower bound", lower), ("upper bound", upper)):
+        _check_finite(x, name)
+    if not lower <= estimate <= upper:
+        raise FormatError(f"Invalid interval: estimate {estimate!r} is outside its CI ({lower!r}, {upper!r})")
+    sep = " to " if min(lower, upper) < 0 else st.ci_separator
+    inner = f"{fmt_number(lower, digits, st)}{sep}{fmt_number(upper, digits, st)}"
+    return f"{fmt_number(estimate, digits, st)} ({inner})"
+
+
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
 
@@ -259,6 +276,8 @@ FORMAT_KINDS = {
     "median_iqr": "{'median': float, 'q1': float, 'q3': float}",
     "median_range": "{'median': float, 'min': float, 'max': float}",
     "ratio_ci": "{'estimate': float, 'lower': float, 'upper': float}",
+    "estimate_ci": "{'estimate': float, 'lower': float, 'upper': float} (may be negative)",
+    "events_n": "{'events': int, 'n': int}, printed events/n",
     "text": "a string, printed as it is",
     "date": "an ISO date string YYYY-MM-DD, printed as it is",
 }
@@ -295,6 +314,10 @@ def format_value(raw: Any, kind: str, digits: int | None = None, style: Style | 
         return fmt_ratio_ci(
             raw["estimate"], raw["lower"], raw["upper"], st.ratio_digits if digits is None else digits, st
         )
+    if kind == "events_n":
+        return f"{fmt_int(raw['events'], st)}/{fmt_int(raw['n'], st)}"
+    if kind == "estimate_ci":
+        return fmt_estimate_ci(raw["estimate"], raw["lower"], raw["upper"], 2 if digits is None else digits, st)
     if kind in ("text", "date"):
         if not isinstance(raw, str):
             raise FormatError(f"Invalid {kind} value: {raw!r}. Must be a string")
@@ -310,6 +333,8 @@ PARTS = {
     "median_iqr": ("median", "q1", "q3"),
     "median_range": ("median", "min", "max"),
     "ratio_ci": ("estimate", "lower", "upper"),
+    "estimate_ci": ("estimate", "lower", "upper"),
+    "events_n": ("events", "n"),
 }
 
 
@@ -336,4 +361,8 @@ def format_part(raw: Any, kind: str, part: str, digits: int | None = None, style
         return fmt_number(raw[part], 1 if digits is None else digits, st)
     if kind == "median_ci":
         return _bound(raw[part], 2 if digits is None else digits, st)
+    if kind == "estimate_ci":
+        return fmt_number(raw[part], 2 if digits is None else digits, st)
+    if kind == "events_n":
+        return fmt_int(raw[part], st)
     return fmt_number(raw[part], st.ratio_digits if digits is None else digits, st)

@@ -81,7 +81,15 @@ def arm_sizes(
             file, "a patient belongs to no arm of the table", column=arm_column,
             value=stray[arm_column].iloc[0], expected=f"one of {codes}", more=len(stray) - 1,
         )
-    return {a.code: int((values == a.code).sum()) for a in arms}
+    sizes = {a.code: int((values == a.code).sum()) for a in arms}
+    empty = [a for a in arms if sizes[a.code] == 0]
+    if empty:
+        raise DataValidationError(
+            file, f"no patient is in {empty[0].name!r}", column=arm_column, value=empty[0].code,
+            expected=f"at least one row with each declared code ({', '.join(map(str, codes))}); "
+            "check the arm codes in study.yaml against the data",
+        )
+    return sizes
 
 
 def arm_columns(arms: Sequence[Arm], sizes: Mapping[str, int], spanner: str | None = None) -> list[Column]:
