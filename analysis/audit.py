@@ -160,9 +160,12 @@ def audit(store: ResultsStore, published: dict[str, Any]) -> list[AuditRow]:
     return rows
 
 
-def add_audit(store: ResultsStore, published: dict[str, Any], source_file: str = "published.yaml") -> None:
+def add_audit(store: ResultsStore, published: dict[str, Any], source_file: str = "published.yaml",
+              alpha: float = 0.05) -> None:
     """Put the audit into the store: counts as values (``audit.*``) and, for every printed
-    number that the data do not reproduce, a row of table ``tbl-audit``."""
+    number that the data do not reproduce, a row of table ``tbl-audit``; the claims of the
+    paper's text (``claims:``) as ``audit.claims.*`` and, for each one the recomputed tests
+    contradict, a row of table ``tbl-claims``."""
     from analysis.tables.model import Cell, Column, Row, Table
 
     rows = audit(store, published)
@@ -189,5 +192,26 @@ def add_audit(store: ResultsStore, published: dict[str, Any], source_file: str =
             "computed": Cell(r.computed or "–", "text"),
             "note": Cell(note, "text"),
         }))
+    if table.rows:
+        store.add_table(table.validate())
+    _add_claims(store, published, source_file, alpha)
+
+
+def _add_claims(store: ResultsStore, published: dict[str, Any], source_file: str, alpha: float) -> None:
+    from analysis.claims import check_claims
+    from analysis.tables.model import Cell, Column, Row, Table
+
+    claims = check_claims(store, published, alpha, source_file)
+    if not claims:
+        return
+    src = {"test": "claims of the printed paper against the recomputed tests", "inputs": (source_file,)}
+    store.add("audit.claims.total", len(claims), "int", **src)
+    store.add("audit.claims.contradicted", sum(c.contradicted for c in claims), "int", **src)
+    table = Table("tbl-claims", "Claims of the original report that the recomputed tests contradict",
+                  stub_header="Claim", columns=[Column("where", "Where", align="left"),
+                                                Column("finding", "What the data give", align="left")])
+    for c in claims:
+        if c.contradicted:
+            table.add_row(Row(c.claim, {"where": Cell(c.where, "text"), "finding": Cell(c.finding, "text")}))
     if table.rows:
         store.add_table(table.validate())

@@ -135,7 +135,7 @@ def add_categorical_test(
 
     Stores ``<slug>.p``, ``<slug>.test`` (the method label) and, for Pearson only,
     ``<slug>.stat`` and ``<slug>.df``; for Fisher, Pearson's statistic as ``<slug>.pearson_stat``
-    (for audits only, never printed); with ``rule.keep_fisher``, a Pearson row also stores
+    (for audits only, never printed); with ``rule.audit_fisher``, a Pearson row also stores
     Fisher's P as ``<slug>.fisher_p`` (for audits only; otherwise Fisher is not computed).
     A Fisher row gets a footnote naming the test ("Fisher's exact test", or its Monte Carlo
     version with the number of tables and the seed) and an empty statistic cell. A table
@@ -159,7 +159,7 @@ def add_categorical_test(
         row.cells[stat_col] = binder.cell([slug, "stat"], test.statistic, "stat", test=test.method_label,
                                           where=f"{row.label}/{stat_header}")
         binder.cell([slug, "df"], test.df, "int", test=test.method_label, where=f"{row.label}/{stat_header}")
-        if rule.keep_fisher:
+        if rule.audit_fisher:
             binder.cell([slug, "fisher_p"], test.fisher_p, "p",
                         test=f"{test.fisher_result.label} (not printed: Pearson chi-square was used)")
     else:
