@@ -2,6 +2,9 @@
 #   make report               create .venv if needed, install, build every study
 #   make report STUDY=ixazomib_ndmm
 #   make test                 run the test suite
+#   make bench                every speed figure (benchmarks/run_all.py)
+# The per-study rules share no file (each stage writes its own staging folder and swaps it
+# in), so `make -j2 report` builds the studies side by side.
 # Targets are real files with real prerequisites: a second `make report` with nothing
 # changed does nothing, and a template-only edit re-renders without re-running the analysis.
 
@@ -13,19 +16,22 @@ ENGINE ?= embedded
 
 STUDIES := $(patsubst data/%/study.yaml,%,$(wildcard data/*/study.yaml))
 STUDY   ?= $(STUDIES)
-ENGINE_SRC   := $(filter-out analysis/templating.py analysis/lint.py analysis/render.py analysis/cli.py,\
+ENGINE_SRC   := $(filter-out analysis/templating.py analysis/lint.py analysis/render.py analysis/cli.py \
+                  analysis/preview.py,\
                   $(wildcard analysis/*.py analysis/*/*.py))
 RENDER_SRC   := analysis/templating.py analysis/lint.py analysis/render.py analysis/pipeline.py \
                 analysis/provenance.py analysis/outputs.py $(wildcard analysis/tables/*.py) \
                 analysis/formatting.py $(wildcard templates/_shared/*)
 
-.PHONY: report test lint install clean help
+.PHONY: report test lint bench install clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make report [STUDY=id] [ENGINE=embedded|quarto]   build manuscripts into report/"
 	@echo "make test                                          run the tests"
 	@echo "make lint                                          unbound-number lint and ruff"
+	@echo "make bench                                         every speed figure in one table (minutes)"
+	@echo "make -j2 report                                    build the studies side by side"
 	@echo "studies: $(STUDIES)"
 
 $(STAMP): pyproject.toml
@@ -55,6 +61,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/python -m analysis lint
 	$(BIN)/ruff check analysis tests
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf build report

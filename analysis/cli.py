@@ -86,10 +86,50 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    from analysis.preview import serve
+
+    (sid,) = _studies(args)
+    return serve(_root(args), sid, port=args.port, open_browser=args.open)
+
+
+def _ranges(items: list[str]) -> dict[str, tuple[float, float]]:
+    out = {}
+    for item in items:
+        label, _, span = item.partition("=")
+        lo, sep, hi = span.replace("–", "-").partition("-")
+        try:
+            out[label.strip()] = (float(lo), float(hi))
+        except ValueError:
+            raise AnalysisError(f"Invalid `--range` {item!r}: expected LABEL=LOW-HIGH, e.g. Age=18-65") from None
+        if not label.strip() or not sep:
+            raise AnalysisError(f"Invalid `--range` {item!r}: expected LABEL=LOW-HIGH, e.g. Age=18-65")
+    return out
+
+
+def cmd_audit_text(args: argparse.Namespace) -> int:
+    from analysis.textaudit import audit_text, format_report
+
+    report = audit_text(Path(args.text), patients=args.patients, ranges=_ranges(args.range or []), grim=args.grim)
+    text = format_report(report, args.format, all_findings=args.all)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}: {len(report.inconsistent)} inconsistent finding(s)")
+    else:
+        sys.stdout.write(text)
+    return 1 if args.strict and report.inconsistent else 0
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from analysis.audit import audit, load_published
     from analysis.results import ResultsStore
 
+    if args.text:
+        if args.study:
+            raise AnalysisError("--text audits a paper's text, not a study: give FILE or STUDY, not both")
+        return cmd_audit_text(args)
+    if args.format != "table" or args.output or args.strict:
+        raise AnalysisError("--format, --output and --strict go with --text FILE")
     root = _root(args)
     surprising = 0
     for sid in _studies(args):
@@ -100,7 +140,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
             continue
         if not results.is_file():
             raise AnalysisError(f"{results.relative_to(root)} is missing: run `python -m analysis analyse {sid}` first")
-        rows = audit(ResultsStore.from_json(results.read_text(encoding="utf-8")), load_published(published))
+        store = ResultsStore.from_json(results.read_text(encoding="utf-8"))
+        data = load_published(published)
+        rows = audit(store, data)
         counts: dict[str, int] = {}
         for row in rows:
             counts[row.status] = counts.get(row.status, 0) + 1
@@ -109,6 +151,17 @@ def cmd_audit(args: argparse.Namespace) -> int:
                 print(f"{flag} {row.status:<13} {row.key:<34} printed {row.printed:<9} "
                       f"computed {row.computed or '-':<9} {row.where}" + (f" — {row.note}" if row.note else ""))
         surprising += sum(r.surprising for r in rows)
+        from analysis.claims import check_claims
+        from analysis.study import load_config
+
+        alpha = float((load_config(root, sid).get("statistics") or {}).get("alpha", 0.05))
+        claims = check_claims(store, data, alpha, f"data/{sid}/published.yaml")
+        for c in claims:
+            if args.all or c.contradicted:
+                print(f"{'!' if c.contradicted else ' '} {'contradicted' if c.contradicted else 'supported':<13} "
+                      f"claim ({c.where}): {c.claim} — {c.finding}")
+        if claims:
+            print(f"{sid}: {len(claims)} claim(s), {sum(c.contradicted for c in claims)} contradicted by the data")
         print(f"{sid}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
               + f"; {sum(r.surprising for r in rows)} unexplained")
     return 1 if surprising else 0
@@ -210,6 +263,12 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected a number from 0 to 65535 (0: any free port)")
+    return int(text)
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
@@ -240,8 +299,25 @@ def make_parser() -> argparse.ArgumentParser:
                            help="embedded: pandoc + typst from pip (default); quarto: `quarto render`")
             p.add_argument("--formats", type=_formats, default=FORMATS,
                            help="comma-separated subset of html,pdf,docx,jats (xml = jats; default: all)")
-    p = add("audit", cmd_audit, "compare computed values with the numbers the original paper printed")
-    p.add_argument("--all", action="store_true", help="list matches too, not only differences")
+    p = add("preview", cmd_preview, "serve STUDY's HTML on 127.0.0.1 and rebuild it on every change (live reload)",
+            studies="")
+    p.add_argument("study", nargs=1, metavar="STUDY", help="study id (a folder of data/)")
+    p.add_argument("--port", type=_port, default=0, help="port to listen on (default: a free one)")
+    p.add_argument("--open", action="store_true", help="open the page in the default browser")
+    p = add("audit", cmd_audit, "compare computed values with the numbers the original paper printed, or "
+            "(--text FILE) check any paper's printed statistics against each other")
+    p.add_argument("--all", action="store_true", help="list matches (consistent findings) too, not only differences")
+    p.add_argument("--text", metavar="FILE",
+                   help="a paper as plain text (or PDF, through pdftotext): check its printed statistics")
+    p.add_argument("--format", choices=("table", "markdown", "html"), default="table",
+                   help="report format for --text (default: a table in the terminal)")
+    p.add_argument("--output", metavar="FILE", help="write the --text report to FILE instead of the terminal")
+    p.add_argument("--strict", action="store_true", help="with --text: exit 1 when anything is inconsistent")
+    p.add_argument("--patients", type=int, metavar="N",
+                   help="with --text: patients available, to check the events a ratio's CI implies")
+    p.add_argument("--range", action="append", metavar="LABEL=LOW-HIGH",
+                   help="with --text: values of rows starting LABEL lie in LOW-HIGH (SD bound); repeatable")
+    p.add_argument("--grim", action="store_true", help="with --text: GRIM test of table means (whole-number scores)")
     p = add("diff", cmd_diff, "list the values that changed between two versions (default: report/ vs build/)")
     p.add_argument("--from", dest="from_", metavar="REF",
                    help="earlier version: a git commit, tag or branch, a snapshot name, or a results.json")

@@ -21,9 +21,12 @@ from analysis.errors import FormatError
 __all__ = [
     "FORMAT_KINDS",
     "Style",
+    "fmt_estimate_ci",
     "fmt_int",
     "fmt_mean_sd",
     "fmt_median_ci",
+    "fmt_median_iqr",
+    "fmt_median_range",
     "fmt_month_year",
     "fmt_n_pct",
     "fmt_number",
@@ -205,6 +208,18 @@ def fmt_median_ci(
     return f"{fmt_number(median, digits, st)} ({inner})"
 
 
+def fmt_median_iqr(median: float, q1: float, q3: float, digits: int = 1, style: Style | None = None) -> str:
+    """Median (IQR) with the same decimals: ``fmt_median_iqr(52, 45.25, 60, 1) == "52.0 (45.3–60.0)"``."""
+    st = style or Style()
+    inner = f"{fmt_number(q1, digits, st)}{st.ci_separator}{fmt_number(q3, digits, st)}"
+    return f"{fmt_number(median, digits, st)} ({inner})"
+
+
+def fmt_median_range(median: float, low: float, high: float, digits: int = 1, style: Style | None = None) -> str:
+    """Median (minimum–maximum): ``fmt_median_range(52, 31, 78, 0) == "52 (31–78)"``."""
+    return fmt_median_iqr(median, low, high, digits, style)
+
+
 def fmt_ratio_ci(
     estimate: float, lower: float, upper: float, digits: int = 2, style: Style | None = None
 ) -> str:
@@ -214,6 +229,22 @@ def fmt_ratio_ci(
         if _check_finite(x, name) <= 0:
             raise FormatError(f"Invalid {name}: {x!r}. A ratio must be greater than 0")
     inner = f"{fmt_number(lower, digits, st)}{st.ci_separator}{fmt_number(upper, digits, st)}"
+    return f"{fmt_number(estimate, digits, st)} ({inner})"
+
+
+def fmt_estimate_ci(
+    estimate: float, lower: float, upper: float, digits: int = 2, style: Style | None = None
+) -> str:
+    """A difference or regression coefficient with its CI: ``"1.25 (0.40–2.10)"``; when a bound
+    is negative the bounds are joined by " to " so the minus sign cannot read as a dash:
+    ``"−0.52 (−0.94 to −0.10)"``."""
+    st = style or Style()
+    for name, x in (("estimate", estimate), ("lower bound", lower), ("upper bound", upper)):
+        _check_finite(x, name)
+    if not lower <= estimate <= upper:
+        raise FormatError(f"Invalid interval: estimate {estimate!r} is outside its CI ({lower!r}, {upper!r})")
+    sep = " to " if min(lower, upper) < 0 else st.ci_separator
+    inner = f"{fmt_number(lower, digits, st)}{sep}{fmt_number(upper, digits, st)}"
     return f"{fmt_number(estimate, digits, st)} ({inner})"
 
 
@@ -242,7 +273,11 @@ FORMAT_KINDS = {
     "n_pct": "{'n': int, 'N': int}",
     "mean_sd": "{'mean': float, 'sd': float}",
     "median_ci": "{'median': float|None, 'lower': float|None, 'upper': float|None}",
+    "median_iqr": "{'median': float, 'q1': float, 'q3': float}",
+    "median_range": "{'median': float, 'min': float, 'max': float}",
     "ratio_ci": "{'estimate': float, 'lower': float, 'upper': float}",
+    "estimate_ci": "{'estimate': float, 'lower': float, 'upper': float} (may be negative)",
+    "events_n": "{'events': int, 'n': int}, printed events/n",
     "text": "a string, printed as it is",
     "date": "an ISO date string YYYY-MM-DD, printed as it is",
 }
@@ -271,10 +306,18 @@ def format_value(raw: Any, kind: str, digits: int | None = None, style: Style | 
         return fmt_median_ci(
             raw["median"], raw["lower"], raw["upper"], 2 if digits is None else digits, st
         )
+    if kind == "median_iqr":
+        return fmt_median_iqr(raw["median"], raw["q1"], raw["q3"], 1 if digits is None else digits, st)
+    if kind == "median_range":
+        return fmt_median_range(raw["median"], raw["min"], raw["max"], 1 if digits is None else digits, st)
     if kind == "ratio_ci":
         return fmt_ratio_ci(
             raw["estimate"], raw["lower"], raw["upper"], st.ratio_digits if digits is None else digits, st
         )
+    if kind == "events_n":
+        return f"{fmt_int(raw['events'], st)}/{fmt_int(raw['n'], st)}"
+    if kind == "estimate_ci":
+        return fmt_estimate_ci(raw["estimate"], raw["lower"], raw["upper"], 2 if digits is None else digits, st)
     if kind in ("text", "date"):
         if not isinstance(raw, str):
             raise FormatError(f"Invalid {kind} value: {raw!r}. Must be a string")
@@ -287,7 +330,11 @@ PARTS = {
     "n_pct": ("n", "N", "pct"),
     "mean_sd": ("mean", "sd"),
     "median_ci": ("median", "lower", "upper"),
+    "median_iqr": ("median", "q1", "q3"),
+    "median_range": ("median", "min", "max"),
     "ratio_ci": ("estimate", "lower", "upper"),
+    "estimate_ci": ("estimate", "lower", "upper"),
+    "events_n": ("events", "n"),
 }
 
 
@@ -310,8 +357,12 @@ def format_part(raw: Any, kind: str, part: str, digits: int | None = None, style
             d = st.pct_digits if digits is None else digits
             return f"{pct.quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_UP):f}"
         return fmt_int(raw[part], st)
-    if kind == "mean_sd":
+    if kind in ("mean_sd", "median_iqr", "median_range"):
         return fmt_number(raw[part], 1 if digits is None else digits, st)
     if kind == "median_ci":
         return _bound(raw[part], 2 if digits is None else digits, st)
+    if kind == "estimate_ci":
+        return fmt_number(raw[part], 2 if digits is None else digits, st)
+    if kind == "events_n":
+        return fmt_int(raw[part], st)
     return fmt_number(raw[part], st.ratio_digits if digits is None else digits, st)

@@ -337,7 +337,7 @@ def front_matter_yaml(front: FrontMatter) -> str:
     """
     import yaml
 
-    from analysis.templating import md_escape
+    from analysis.markup import Markdown, md_escape
 
     def escape(node: Any, key: str | None = None) -> Any:
         if isinstance(node, dict):
@@ -351,4 +351,5 @@ def front_matter_yaml(front: FrontMatter) -> str:
     meta = quarto_metadata(front)
     if not meta:
         return ""
-    return yaml.safe_dump(escape(meta), allow_unicode=True, sort_keys=False, width=1000).rstrip("\n")
+    # Markdown: already escaped, so the template prints it as it is
+    return Markdown(yaml.safe_dump(escape(meta), allow_unicode=True, sort_keys=False, width=1000).rstrip("\n"))

@@ -1,8 +1,10 @@
 """What the Methods section must state, read from what the engine actually did.
 
 The statistics paragraph of a manuscript is generated from these values: which test rule
-was applied, which rows fell back to Fisher's exact test, which t-test was used. Changing
-the data (and so the expected counts) changes the paragraph with the tables.
+was applied, which rows fell back to Fisher's exact test (exact or Monte Carlo), which t-test
+was set, and the list of tests the tables actually used (``methods.tests``, read from each
+row's ``<row>.test`` value). Changing the data (and so the expected counts) changes the
+paragraph with the tables.
 """
 
 from __future__ import annotations
@@ -13,9 +15,16 @@ from analysis.results import ResultsStore
 from analysis.stats.contingency import CategoricalRule
 from analysis.study import Study
 
-__all__ = ["add_methods_values", "add_significance_summary", "fisher_rows"]
+__all__ = ["add_methods_values", "add_significance_summary", "fisher_rows", "used_tests"]
 
 _T_LABELS = {"student": "Student's t-test (equal variances)", "welch": "Welch's t-test (unequal variances)"}
+#: How a row's test label reads in the Methods (labels not listed read as they are).
+_PROSE = {
+    "Pearson chi-square": "Pearson's chi-square test without continuity correction",
+    "Student's t-test": "Student's t-test (equal variances)",
+    "Welch's t-test": "Welch's t-test (unequal variances)",
+    "one-way ANOVA": "one-way analysis of variance",
+}
 
 
 def _row_label(store: ResultsStore, key: str) -> str | None:
@@ -43,6 +52,23 @@ def fisher_rows(store: ResultsStore, prefixes: Sequence[str]) -> list[str]:
     return out
 
 
+def used_tests(store: ResultsStore, prefixes: Sequence[str]) -> list[str]:
+    """The tests the rows under ``prefixes`` used, in words for the Methods, each once, in
+    the store's key order ("Pearson's chi-square test without continuity correction", "Fisher's
+    exact test, Monte Carlo P (100,000 simulated tables, seed 20240101)", "Wilcoxon rank-sum
+    test (exact)", ...). Rows not tested are left out."""
+    out: list[str] = []
+    for key in store:
+        if key.endswith(".test") and key.split(".")[0] in prefixes and store[key].kind == "text":
+            label = str(store[key].raw)
+            if label.startswith("not tested"):
+                continue
+            label = _PROSE.get(label, label)
+            if label not in out:
+                out.append(label)
+    return out
+
+
 def add_significance_summary(store: ResultsStore, prefix: str, study: Study) -> None:
     """Store ``<prefix>.significant_count`` and the row labels of the significant tests as
     ``<prefix>.significant_rows.<i>``, so prose can say which comparisons differed."""
@@ -67,9 +93,15 @@ def add_methods_values(
     conf_type: str,
     tables: Sequence[str],
 ) -> None:
-    """Store ``methods.*``: the rule, the Fisher rows, the t-test, the CI scale, alpha."""
+    """Store ``methods.*``: the rule, the Fisher rows, the t-test, the CI scale, alpha, and
+    ``methods.tests.<i>`` / ``methods.tests_count``: every test the ``tables`` used
+    (:func:`used_tests`)."""
     note = {"note": "the engine's choices during this analysis"}
     store.add("methods.categorical_rule", rule.describe(), "text", **note)
+    used = used_tests(store, tables)
+    store.add("methods.tests_count", len(used), "int", **note)
+    for i, label in enumerate(used):
+        store.add(f"methods.tests.{i}", label, "text", **note)
     rows = fisher_rows(store, tables)
     store.add("methods.fisher_count", len(rows), "int", **note)
     for i, label in enumerate(rows):

@@ -76,16 +76,17 @@ def _protocol_values(store: ResultsStore, protocol: Any, prefix: str = "protocol
         raise ConfigError(f"study.yaml: protocol fact `{prefix}` has unsupported type {type(protocol).__name__}")
 
 
-def _save_figures(store: ResultsStore, folder: Path) -> None:
+def _save_figures(store: ResultsStore, folder: Path, only: tuple[str, ...] | None = None) -> None:
     """Save every figure as SVG (HTML, PDF) and 300 dpi PNG (DOCX), and for submission as a
-    vector PDF and a 600 dpi PNG; no timestamps inside, so the bytes are reproducible."""
+    vector PDF and a 600 dpi PNG; no timestamps inside, so the bytes are reproducible.
+    ``only`` limits the files to those suffixes."""
     import matplotlib.pyplot as plt
 
     from analysis.figures.style import figure_context
 
     folder.mkdir(parents=True, exist_ok=True)
     with figure_context():  # the house rc (fixed SVG hash salt) must hold at save time
-        _save_each(store, folder, plt)
+        _save_each(store, folder, plt, only)
 
 
 #: The formats each figure is saved in: (suffix, savefig keywords). Only SVG and PNG are
@@ -99,13 +100,15 @@ _FIGURE_FILES = (
 )
 
 
-def _save_each(store: ResultsStore, folder: Path, plt: Any) -> None:
+def _save_each(store: ResultsStore, folder: Path, plt: Any, only: tuple[str, ...] | None = None) -> None:
     for fig_id, fig in sorted(store.figures.items()):
         if fig.figure is None:
             raise ResultsError(f"figure {fig_id!r} has no matplotlib figure to save")
         # The builders lay a figure out at its final (journal column) size, so it is saved as
         # drawn: no bbox_inches="tight", which would draw every figure a second time to crop it.
         for suffix, kwargs in _FIGURE_FILES:
+            if only is not None and suffix not in only:
+                continue
             buf = io.BytesIO()
             fig.figure.savefig(buf, **kwargs)
             (folder / f"{fig_id}.{suffix}").write_bytes(buf.getvalue())
@@ -113,14 +116,35 @@ def _save_each(store: ResultsStore, folder: Path, plt: Any) -> None:
         fig.files = {"svg": f"figures/{fig_id}.svg", "png": f"figures/{fig_id}.png"}
 
 
+def study_script(study: Study) -> Path | None:
+    """The file named by ``script:`` in study.yaml, resolved; None when the study has none.
+
+    The path is relative to the project folder and must stay inside it (a script elsewhere
+    would not be covered by the commit in the provenance stamp). Raises :class:`ConfigError`.
+    """
+    script = study.config.get("script")
+    if not script:
+        return None
+    where = f"data/{study.id}/study.yaml: `script`"
+    if not isinstance(script, str):
+        raise ConfigError(f"{where} must be a path relative to the project folder, got {script!r}")
+    project = study.root.parent.parent.resolve()
+    path = (project / script).resolve()
+    if not path.is_relative_to(project):
+        raise ConfigError(
+            f"{where} {script!r} resolves to {path}, outside the project folder {project}; "
+            "expected a path inside the project (such as scripts/analysis.py)"
+        )
+    if not path.is_file():
+        raise ConfigError(f"{where} {script!r} does not exist")
+    return path
+
+
 def _load_script(study: Study) -> Any:
     """The study's analysis module: ``analysis/studies/<id>.py``, or the file named by
     ``script:`` in study.yaml (relative to the project folder)."""
-    script = study.config.get("script")
-    if script:
-        path = study.root.parent.parent / script
-        if not path.is_file():
-            raise ConfigError(f"data/{study.id}/study.yaml: `script` {script!r} does not exist")
+    path = study_script(study)
+    if path is not None:
         spec = importlib.util.spec_from_file_location(f"_study_script_{study.id}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -143,6 +167,12 @@ def run_analysis(study: Study) -> ResultsStore:
         raise ResultsError(f"analysis/studies/{study.id}.py: analyse() must return a ResultsStore")
     _protocol_values(store, study.protocol)
     store.inputs = dict(study.inputs)
+    script = study_script(study)
+    if script is not None:
+        # the numbers depend on the script as much as on the data: list it with the inputs
+        from analysis.dataio import sha256_file
+
+        store.inputs[str(script.relative_to(study.root.parent.parent.resolve()))] = sha256_file(script)
     published = study.root / "published.yaml"
     if published.is_file():
         from analysis.audit import add_audit, load_published
@@ -154,8 +184,19 @@ def run_analysis(study: Study) -> ResultsStore:
     return store
 
 
-def analyse(root: Path, study_id: str, progress: Callable[[str], None] | None = None) -> Path:
-    """Stage 1: data -> ``build/<study>/results.json`` and figures. Returns the folder."""
+def analyse(
+    root: Path,
+    study_id: str,
+    progress: Callable[[str], None] | None = None,
+    *,
+    out: Path | None = None,
+    figure_files: tuple[str, ...] | None = None,
+) -> Path:
+    """Stage 1: data -> ``build/<study>/results.json`` and figures. Returns the folder.
+
+    ``out`` writes into another folder; ``figure_files`` saves only those of each figure's
+    files (e.g. ``("svg",)``, all the HTML needs); the preview uses both to stay quick.
+    """
     say = progress or (lambda _msg: None)
     say("loading and validating data")
     study = load_study(root, study_id)
@@ -163,11 +204,11 @@ def analyse(root: Path, study_id: str, progress: Callable[[str], None] | None = 
     say("running analysis script")
     store = run_analysis(study)
     say(f"computed {len(store.values)} values, {len(store.tables)} tables, {len(store.figures)} figures")
-    final = root / "build" / study_id
+    final = out if out is not None else root / "build" / study_id
     with staged_dir(final) as stage:
-        _save_figures(store, stage / "figures")
+        _save_figures(store, stage / "figures", figure_files)
         (stage / "results.json").write_text(store.to_json(), encoding="utf-8")
-    say(f"wrote {final.relative_to(root)}/results.json")
+    say(f"wrote {_shown(final, root)}/results.json")
     return final
 
 
@@ -204,16 +245,19 @@ def _render_options(config: dict[str, Any]) -> RenderOptions:
 
 
 def _write_tables(store: ResultsStore, folder: Path) -> None:
-    """Each table as Markdown (as in the manuscript) and as a tidy CSV of raw numbers."""
+    """Each table as Markdown (as in the manuscript) and as a tidy CSV of raw numbers, its text
+    cells made spreadsheet-safe (:func:`analysis.markup.spreadsheet_safe`)."""
     if not store.tables:
         return
+    from analysis.markup import spreadsheet_safe
     from analysis.tables.model import Table
     from analysis.tables.render import to_markdown
 
     folder.mkdir(parents=True, exist_ok=True)
     for tid, data in sorted(store.tables.items()):
         (folder / f"{tid}.md").write_text(to_markdown(data, store.style), encoding="utf-8")
-        frame = Table.from_dict(data).to_frame()
+        # labels and notes come from settings and data: no cell may run as a spreadsheet formula
+        frame = Table.from_dict(data).to_frame().map(spreadsheet_safe)
         (folder / f"{tid}.csv").write_text(frame.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
 
 
@@ -223,8 +267,14 @@ def render_study(
     engine: str = "embedded",
     formats: tuple[str, ...] = FORMATS,
     progress: Callable[[str], None] | None = None,
+    out: Path | None = None,
+    cache: Path | None = None,
 ) -> Path:
-    """Stage 2: ``build/<study>/results.json`` + templates -> ``report/<study>/``."""
+    """Stage 2: ``build/<study>/results.json`` + templates -> ``report/<study>/``.
+
+    ``out`` writes the report into another folder instead, ``cache`` reads the analysis from
+    another folder than ``build/<study>/`` (the preview keeps its own of both).
+    """
     from analysis.checklist import Manuscript, check_checklist, check_word_limits, count_words
     from analysis.frontmatter import front_matter_yaml, load_front_matter
     from analysis.templating import render_manuscript
@@ -232,18 +282,19 @@ def render_study(
     say = progress or (lambda _msg: None)
     formats = normalise_formats(formats)
     config = load_config(root, study_id)
-    cache = root / "build" / study_id
+    cache = cache if cache is not None else root / "build" / study_id
     results_file = cache / "results.json"
     if not results_file.is_file():
         raise AnalysisError(
-            f"{results_file.relative_to(root)} is missing: run `python -m analysis analyse {study_id}` first"
+            f"{_shown(results_file, root)} is missing: run `python -m analysis analyse {study_id}` first"
         )
     say("linting templates")
     literals = lint(root, [study_id])
     if literals:
         say(f"{len(literals)} explicit lit() escape(s): " + "; ".join(f"{f}:{n} {t!r}" for f, n, t in literals))
     store = ResultsStore.from_json(results_file.read_text(encoding="utf-8"))
-    prov = provenance(root, store.inputs)
+    script = config.get("script")
+    prov = provenance(root, store.inputs, watched=(script,) if isinstance(script, str) else (), engine=engine)
     alpha = float(config.get("statistics", {}).get("alpha", 0.05))
     where = f"data/{study_id}/study.yaml"
     front = load_front_matter(config, where)
@@ -266,7 +317,7 @@ def render_study(
     say("checking the paper trail")
     check_trail(store, text)
     shared = root / "templates" / "_shared"
-    final = root / "report" / study_id
+    final = out if out is not None else root / "report" / study_id
     with staged_dir(final) as stage:
         if (cache / "figures").is_dir():
             shutil.copytree(cache / "figures", stage / "figures")
@@ -282,8 +333,16 @@ def render_study(
         typ = stage / "manuscript.typ"
         if typ.exists():
             typ.unlink()
-    say(f"wrote {', '.join(f'report/{study_id}/{output_name(f)}' for f in formats)}")
+    say(f"wrote {', '.join(f'{_shown(final, root)}/{output_name(f)}' for f in formats)}")
     return final
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path as messages print it: relative to the project when inside it."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def build(

@@ -10,10 +10,12 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-__all__ = ["build_time", "git_state", "package_versions", "provenance"]
+__all__ = ["UNTRACKED_WATCHED", "build_time", "git_state", "package_versions", "provenance"]
 
 _PACKAGES = ("clinical-manuscripts", "numpy", "scipy", "pandas", "matplotlib", "jinja2", "pyyaml",
              "pypandoc-binary", "typst")
+# wheels that bundle a renderer whose own version differs from the wheel's
+_ENGINE_WHEELS = ("typst",)
 
 
 def build_time() -> tuple[int, str]:
@@ -25,8 +27,18 @@ def build_time() -> tuple[int, str]:
     return epoch, stamp
 
 
-def git_state(root: Path) -> dict[str, Any]:
-    """The commit of ``root``'s checkout and whether its tree has uncommitted changes."""
+#: Folders whose untracked files change what a build computes or prints.
+UNTRACKED_WATCHED = ("data", "analysis", "templates")
+
+
+def git_state(root: Path, watched: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The commit of ``root``'s checkout and whether its tree has uncommitted changes.
+
+    Uncommitted means: a tracked file modified (outside ``report/`` and ``build/``), or an
+    untracked (and not ignored) file under ``data/``, ``analysis/``, ``templates/`` or one of
+    ``watched`` (such as a study's ``script:``), since such a file feeds the build while the
+    commit does not hold it.
+    """
 
     def git(*args: str) -> str | None:
         try:
@@ -38,31 +50,54 @@ def git_state(root: Path) -> dict[str, Any]:
     commit = git("rev-parse", "HEAD")
     if commit is None:
         return {"commit": "unknown (not a git checkout)", "dirty": False}
-    status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)report",
-                 ":(exclude)build")
-    return {"commit": commit, "dirty": bool(status)}
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)report",
+                  ":(exclude)build")
+    paths = [p for p in (*UNTRACKED_WATCHED, *watched) if (root / p).exists()]
+    untracked = git("ls-files", "--others", "--exclude-standard", "--", *paths) if paths else ""
+    # a failed git call counts as dirty: the stamp must never claim a clean tree it did not see
+    return {"commit": commit, "dirty": changed is None or untracked is None or bool(changed or untracked)}
 
 
-def package_versions() -> dict[str, str]:
+def package_versions(engine: str = "embedded") -> dict[str, str]:
+    """The versions of the software a build runs, by name.
+
+    Python packages by their installed distribution version; the renderers by their own
+    version string, which is what stamps the outputs: ``pandoc`` from ``--version`` of the
+    binary the build invokes, ``typst`` from the compiler (the ``typst`` Python wheel that
+    bundles it has a version of its own, listed as ``typst (Python wheel)``), and ``quarto``
+    from ``quarto --version`` when that engine renders.
+    """
+    from analysis.errors import RenderError
+    from analysis.render import pandoc_version, quarto_version, typst_version
+
     out = {"python": platform.python_version()}
     for name in _PACKAGES:
+        label = f"{name} (Python wheel)" if name in _ENGINE_WHEELS else name
         try:
-            out[name] = version(name)
+            out[label] = version(name)
         except PackageNotFoundError:
-            out[name] = "not installed"
-    try:
-        from analysis.render import pandoc_version
-
-        out["pandoc"] = pandoc_version()
-    except Exception:  # pragma: no cover - reported, not fatal
-        out["pandoc"] = "unknown"
+            out[label] = "not installed"
+    engines = {"pandoc": pandoc_version, "typst": typst_version}
+    if engine == "quarto":
+        engines = {"quarto": quarto_version}
+    for name, probe in engines.items():
+        try:
+            out[name] = probe()
+        except RenderError:  # reported in the section; the render itself says what is wrong
+            out[name] = "unknown"
     return dict(sorted(out.items()))
 
 
-def provenance(root: Path, inputs: dict[str, str]) -> dict[str, Any]:
-    """Everything a reproducibility editor asks for, as plain data for the templates."""
+def provenance(
+    root: Path, inputs: dict[str, str], watched: tuple[str, ...] = (), engine: str = "embedded"
+) -> dict[str, Any]:
+    """Everything a reproducibility editor asks for, as plain data for the templates.
+
+    ``watched``: further project paths (a study's ``script:``) whose untracked state counts
+    as uncommitted, as for the folders of :data:`UNTRACKED_WATCHED`.
+    """
     epoch, stamp = build_time()
-    state = git_state(root)
+    state = git_state(root, watched)
     return {
         "commit": state["commit"],
         "commit_short": state["commit"][:12],
@@ -70,5 +105,5 @@ def provenance(root: Path, inputs: dict[str, str]) -> dict[str, Any]:
         "build_date": stamp,
         "epoch": epoch,
         "inputs": [{"file": k, "sha256": v} for k, v in sorted(inputs.items())],
-        "packages": [{"name": k, "version": v} for k, v in package_versions().items()],
+        "packages": [{"name": k, "version": v} for k, v in package_versions(engine).items()],
     }

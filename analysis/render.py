@@ -13,9 +13,12 @@ the published report.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +29,14 @@ __all__ = [
     "ENGINES",
     "FORMATS",
     "FORMAT_ALIASES",
+    "SAFE_LINKS_FILTER",
     "SUFFIXES",
     "RenderOptions",
     "normalise_formats",
     "output_name",
     "pandoc_path",
     "pandoc_version",
+    "quarto_version",
     "render",
     "typst_version",
 ]
@@ -42,7 +47,12 @@ FORMATS = ("html", "pdf", "docx", "jats")
 FORMAT_ALIASES = {"xml": "jats"}
 #: The file suffix of each format's output (``manuscript.xml`` for JATS).
 SUFFIXES = {"html": ".html", "pdf": ".pdf", "docx": ".docx", "jats": ".xml"}
-_READER = "markdown+fenced_divs+bracketed_spans+grid_tables+pipe_tables+yaml_metadata_block+implicit_figures"
+# The generated source is read as markdown WITHOUT raw HTML, raw attributes (`x`{=html}) and
+# raw TeX: a string that slipped through escaping still cannot become live markup.
+_READER = ("markdown-raw_html-raw_attribute-raw_tex"
+           "+fenced_divs+bracketed_spans+grid_tables+pipe_tables+yaml_metadata_block+implicit_figures")
+#: Lua filter run last by every pandoc call (after citeproc): refuses unsafe link and image targets.
+SAFE_LINKS_FILTER = "safe-links.lua"
 
 
 @dataclass(frozen=True)
@@ -74,29 +84,72 @@ def output_name(fmt: str, stem: str = "manuscript") -> str:
 
 
 def pandoc_path() -> str:
-    """The pandoc executable of the pypandoc-binary wheel."""
+    """The pandoc executable inside the pypandoc-binary wheel, and never another one.
+
+    pypandoc itself may prefer a pandoc found on PATH (or named by ``PYPANDOC_PANDOC``),
+    whose version and output differ; the build always runs the wheel's own binary.
+    """
     try:
         import pypandoc
     except ImportError:  # pragma: no cover - a dependency
         raise RenderError("pypandoc-binary is not installed: run `make report` to install it") from None
+    exe = Path(pypandoc.__file__).resolve().parent / "files" / ("pandoc.exe" if os.name == "nt" else "pandoc")
+    if not exe.is_file():
+        raise RenderError(
+            f"the pandoc binary of the pypandoc-binary wheel is missing ({exe}); pypandoc without its "
+            "binary is installed: run `pip install --force-reinstall pypandoc-binary`"
+        )
+    return str(exe)
+
+
+@functools.cache
+def _pandoc_version(exe: str) -> str:
     try:
-        return pypandoc.get_pandoc_path()
-    except OSError as exc:  # pragma: no cover
-        raise RenderError(f"pandoc not found: {exc}") from None
+        proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RenderError(f"cannot run {exe} --version: {exc}") from None
+    first = proc.stdout.splitlines()[0] if proc.stdout else ""
+    if proc.returncode != 0 or not first.startswith("pandoc"):
+        raise RenderError(f"{exe} --version gave no version (exit {proc.returncode}): {proc.stderr.strip()}")
+    return first.split()[-1]
 
 
 def pandoc_version() -> str:
-    """The version of the bundled pandoc, e.g. ``"3.9"``."""
-    import pypandoc
-
-    return pypandoc.get_pandoc_version()
+    """The version printed by ``--version`` of the pandoc binary the build runs (e.g. ``3.9``)."""
+    return _pandoc_version(pandoc_path())
 
 
+@functools.cache
 def typst_version() -> str:
-    """The version of the ``typst`` wheel."""
-    from importlib.metadata import version
+    """The typst compiler's own version (its ``sys.version``), which is not the version of the
+    ``typst`` Python wheel that bundles it (wheel 0.15.2 ships compiler 0.15.1)."""
+    try:
+        import typst
+    except ImportError:  # pragma: no cover - a dependency
+        raise RenderError("the typst wheel is not installed: run `make report` to install it") from None
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "version.typ"
+        probe.write_text("#metadata(str(sys.version)) <version>\n", encoding="utf-8")
+        try:
+            found = json.loads(typst.query(str(probe), "<version>", field="value", one=True, root=tmp))
+        except Exception as exc:  # typst raises its own error type
+            raise RenderError(f"cannot ask typst for its version: {exc}") from None
+    return str(found)
 
-    return version("typst")
+
+@functools.cache
+def quarto_version() -> str:
+    """``quarto --version`` of the quarto executable on PATH (the ``quarto`` engine)."""
+    exe = shutil.which("quarto")
+    if exe is None:
+        raise RenderError("no `quarto` executable on PATH")
+    try:
+        proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RenderError(f"cannot run {exe} --version: {exc}") from None
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise RenderError(f"{exe} --version gave no version (exit {proc.returncode})")
+    return proc.stdout.strip().splitlines()[0]
 
 
 class _Job:
@@ -122,14 +175,15 @@ class _Job:
         self.proc.communicate()
 
 
-def _pandoc_common(shared: Path) -> list[str]:
-    return [
-        "--from", _READER,
-        "--lua-filter", str(shared / "crossref.lua"),
-        "--lua-filter", str(shared / "authors.lua"),
-        "--citeproc",
-        "--resource-path", ".",
-    ]
+def _pandoc_common(shared: Path, *filters: str) -> list[str]:
+    """Reader, filters (cross-references, authors, then ``filters``), citations, and last the
+    link check, so that it sees every link and image, those citeproc builds from the
+    bibliography included. Resources (figures) are read only from the staging folder, the
+    working directory."""
+    args = ["--from", _READER]
+    for name in ("crossref.lua", "authors.lua", *filters):
+        args += ["--lua-filter", str(shared / name)]
+    return [*args, "--citeproc", "--lua-filter", str(shared / SAFE_LINKS_FILTER), "--resource-path", "."]
 
 
 def _html_cmd(qmd: Path, out: Path, shared: Path, others: tuple[str, ...] = ()) -> list[str]:
@@ -145,8 +199,7 @@ def _html_cmd(qmd: Path, out: Path, shared: Path, others: tuple[str, ...] = ()) 
 def _docx_cmd(qmd: Path, out: Path, shared: Path) -> list[str]:
     """DOCX with real Word tables, the generated reference document's styles; figures as PNG.
     :func:`analysis.docx.finish_docx` then sizes the tables to their content."""
-    cmd = [pandoc_path(), qmd.name, "--lua-filter", str(shared / "docx-png.lua"), *_pandoc_common(shared),
-           "--to", "docx", "--output", out.name]
+    cmd = [pandoc_path(), qmd.name, *_pandoc_common(shared, "docx-png.lua"), "--to", "docx", "--output", out.name]
     ref = shared / "reference.docx"
     if ref.is_file():
         cmd[-2:-2] = ["--reference-doc", str(ref)]
@@ -154,8 +207,8 @@ def _docx_cmd(qmd: Path, out: Path, shared: Path) -> list[str]:
 
 
 def _typst_cmd(qmd: Path, typ: Path, shared: Path) -> list[str]:
-    return [pandoc_path(), qmd.name, "--lua-filter", str(shared / "typst-divs.lua"), *_pandoc_common(shared),
-            "--to", "typst", "--standalone", "--template", str(shared / "manuscript.typ"), "--output", typ.name]
+    return [pandoc_path(), qmd.name, *_pandoc_common(shared, "typst-divs.lua"), "--to", "typst", "--standalone",
+            "--template", str(shared / "manuscript.typ"), "--output", typ.name]
 
 
 def _jats_cmd(qmd: Path, out: Path, shared: Path) -> list[str]:
@@ -172,13 +225,15 @@ def _table_ids(qmd: Path) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _compile_typst(typ: Path, out: Path, root: Path) -> None:
+def _compile_typst(typ: Path, out: Path, root: Path, epoch: int | None = None) -> None:
+    """Compile the typst source to PDF, its creation date the build date (``epoch``), so two
+    builds give the same bytes."""
     try:
         import typst
     except ImportError:  # pragma: no cover - a dependency
         raise RenderError("the typst wheel is not installed: run `make report` to install it") from None
     try:
-        typst.compile(str(typ), output=str(out), root=str(root))
+        typst.compile(str(typ), output=str(out), root=str(root), timestamp=epoch)
     except Exception as exc:  # typst raises its own error type with the source location
         raise RenderError(f"typst failed on {typ.name}: {exc}") from None
 
@@ -242,7 +297,7 @@ def render(
             jobs[fmt] = _Job(cmd, qmd.parent, env, f"pandoc ({fmt.upper()})")
         if "pdf" in jobs:
             jobs.pop("pdf").wait()
-            _compile_typst(typ, qmd.with_suffix(".pdf"), qmd.parent)
+            _compile_typst(typ, qmd.with_suffix(".pdf"), qmd.parent, source_date_epoch)
         for fmt in list(jobs):
             jobs.pop(fmt).wait()
             if fmt == "docx":

@@ -12,6 +12,8 @@ Jinja comments are ``{## ... ##}`` so they never clash with Quarto labels (``{#t
 from __future__ import annotations
 
 import difflib
+import os
+import re
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,19 +22,28 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from analysis.errors import TemplateError
+from analysis.errors import ConfigError, TemplateError
 from analysis.formatting import PARTS, Style, fmt_month_year, fmt_p_phrase, format_part, format_value
+from analysis.markup import Markdown, code_span, md_attr, md_escape, yaml_value
 from analysis.results import ResultsStore, Value
 
-__all__ = ["Bound", "Namespace", "make_environment", "render_manuscript"]
+__all__ = ["Bound", "Namespace", "check_template_links", "make_environment", "render_manuscript", "to_markdown"]
 
 COMMENT_START, COMMENT_END = "{##", "##}"
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\*_[]<>`#|^~$"})
 
 
-def md_escape(text: str) -> str:
-    """Escape characters that pandoc markdown would read as markup."""
-    return text.translate(_MD_SPECIAL)
+def to_markdown(value: Any) -> Markdown:
+    """What ``{{ value }}`` prints: the autoescape rule of the manuscript templates.
+
+    Template-authored and helper-built markup (:class:`Markdown`) and bound values (a span
+    carrying the key) are printed as they are; every other string, from study.yaml or the
+    data, is plain text and is escaped so that pandoc reads it literally.
+    """
+    if isinstance(value, Markdown):
+        return value
+    if isinstance(value, (Bound, Namespace)):
+        return Markdown(str(value))
+    return Markdown(md_escape(str(value)))
 
 
 class Bound:
@@ -86,10 +97,11 @@ class Bound:
         """The same value (and key) printed differently, e.g. with other decimals."""
         return Bound(self._value, self._style, text, self._raw, self._part)
 
-    def span(self, text: str | None = None) -> str:
+    def span(self, text: str | None = None) -> Markdown:
+        """The formatted text (or ``text``) as a pandoc span carrying the key."""
         # text values (names, rules) carry their key too, but are not styled as numbers
         cls = ".val .val-text" if self.kind in ("text", "date") else ".val"
-        return f'[{md_escape(self.text if text is None else text)}]{{{cls} title="{self.key}"}}'
+        return Markdown(f'[{md_escape(self.text if text is None else text)}]{{{cls} title="{md_attr(self.key)}"}}')
 
     def __str__(self) -> str:
         return self.span()
@@ -210,6 +222,26 @@ class KeyUndefined(jinja2.StrictUndefined):
         return msg
 
 
+class _MemoryBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept for the life of the process. Jinja keys each entry on the
+    template's name and file and checks the source's checksum before using it, so a
+    long-running process (the preview) recompiles only the templates that changed."""
+
+    def __init__(self) -> None:
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = self._store.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+_BYTECODE_CACHE = _MemoryBytecodeCache()
+
+
 def make_environment(search_path: list[Path]) -> SandboxedEnvironment:
     """The strict, sandboxed environment shared by every study's templates."""
     env = SandboxedEnvironment(
@@ -221,8 +253,63 @@ def make_environment(search_path: list[Path]) -> SandboxedEnvironment:
         lstrip_blocks=True,
         comment_start_string=COMMENT_START,
         comment_end_string=COMMENT_END,
+        # autoescape for markdown: every `{{ ... }}` goes through to_markdown
+        finalize=to_markdown,
+        bytecode_cache=_BYTECODE_CACHE,  # every environment is made here, with the same settings
     )
+    env.filters["code"] = code_span
+    env.filters["email"] = email_link
+    env.filters["join"] = join_markdown
+    # front matter: `title: {{ study.title | yaml }}`; tojson is kept as a synonym (JSON strings
+    # are YAML) but escapes for markdown too, since pandoc reads metadata strings as markdown
+    env.filters["yaml"] = yaml_value
+    env.filters["tojson"] = yaml_value
     return env
+
+
+def join_markdown(items: Any, separator: str = "", attribute: str | None = None) -> Markdown:
+    """Jinja's ``join`` for markdown: each item printed as ``{{ item }}`` would print it
+    (plain strings escaped, markup kept), so a joined list is escaped exactly once."""
+    values = [getattr(i, attribute) if attribute else i for i in items]
+    return Markdown(to_markdown(separator).join(to_markdown(v) for v in values))
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+
+def email_link(address: str) -> Markdown:
+    """An email address as a ``mailto:`` autolink; anything that is not a plain address is
+    printed as escaped text instead."""
+    text = str(address)
+    return Markdown(f"<{text}>") if _EMAIL.fullmatch(text) else to_markdown(text)
+
+
+def check_template_links(folders: list[Path], templates_root: Path) -> None:
+    """Refuse template folders holding a symlink that resolves outside ``templates_root``.
+
+    Jinja's loader follows symlinks, so one such link would let ``{% include %}`` copy any
+    file of the machine into the manuscript. Raises :class:`ConfigError` naming the link.
+    """
+    base = templates_root.resolve()
+    for folder in folders:
+        if not folder.exists():
+            continue
+        for current, dirs, files in os.walk(folder):
+            for name in [*dirs, *files]:
+                path = Path(current) / name
+                if not path.is_symlink():
+                    continue
+                target = path.resolve()
+                if not target.is_relative_to(base):
+                    try:  # the link's own name, not where it points
+                        shown = str(path.relative_to(templates_root.parent))
+                    except ValueError:
+                        shown = str(path)
+                    raise ConfigError(
+                        f"{shown}: a symlink to {target}, outside "
+                        f"{templates_root.name}/; template folders may link only to files inside "
+                        f"{templates_root.name}/ (replace the link with a copy of the file)"
+                    )
 
 
 def _template_location(exc: BaseException, templates_root: Path) -> tuple[str, int | None]:
@@ -261,10 +348,10 @@ class Helpers:
         """An ISO date value printed as "January 2014"."""
         return value.with_text(fmt_month_year(value.raw))
 
-    def pval(self, value: Bound) -> str:
+    def pval(self, value: Bound) -> Markdown:
         """"*P* = 0.032" or "*P* < 0.001", bound to the P value's key."""
         phrase = fmt_p_phrase(value.raw, self.style.p_digits if value.digits is None else value.digits, "")
-        return f'[*P* {md_escape(phrase.strip())}]{{.val title="{value.key}"}}'
+        return Markdown(f'[*P* {md_escape(phrase.strip())}]{{.val title="{md_attr(value.key)}"}}')
 
     def significant(self, value: Bound) -> bool:
         """Whether a P value is below the study's alpha (a Jinja test: ``x is significant``)."""
@@ -272,48 +359,55 @@ class Helpers:
             raise TemplateError(f"`{value.key}` is not a P value (kind {value.kind!r})")
         return value.raw < self.alpha
 
-    def differs(self, p: Bound, yes: str, no: str) -> str:
-        """Pick the wording by the test's result and cite its P value."""
-        return f"{yes if self.significant(p) else no} ({self.pval(p)})"
+    def differs(self, p: Bound, yes: str, no: str) -> Markdown:
+        """Pick the wording by the test's result and cite its P value. The wordings are
+        plain text (escaped) unless they are markup made by ``lit()``."""
+        return Markdown(f"{to_markdown(yes if self.significant(p) else no)} ({self.pval(p)})")
 
-    def direction(self, a: Bound, b: Bound, more: str, less: str, same: str) -> str:
+    def direction(self, a: Bound, b: Bound, more: str, less: str, same: str) -> Markdown:
         """Compare two raw values: ``more`` if a > b, ``less`` if a < b, else ``same``.
         Values that print alike count as the same (a reader cannot see the difference)."""
-        if a.text == b.text:
-            return same
         x, y = _comparable(a.raw), _comparable(b.raw)
-        if x is None or y is None:
-            return same
-        return more if x > y else less if x < y else same
+        if a.text == b.text or x is None or y is None:
+            return to_markdown(same)
+        return to_markdown(more if x > y else less if x < y else same)
 
-    def and_list(self, items: Any, conj: str = "and") -> str:
-        """"1, 8 and 15" from a group of values, each printed bound."""
-        parts = [str(i) for i in items]
+    def and_list(self, items: Any, conj: str = "and") -> Markdown:
+        """"1, 8 and 15" from a group of values, each printed bound (plain strings escaped)."""
+        parts = [to_markdown(i) for i in items]
         if len(parts) <= 1:
-            return "".join(parts)
-        return ", ".join(parts[:-1]) + f" {conj} " + parts[-1]
+            return Markdown("".join(parts))
+        return Markdown(", ".join(parts[:-1]) + f" {to_markdown(conj)} " + parts[-1])
 
-    def lit(self, text: str) -> str:
-        """The explicit escape hatch for digits that are not numbers (``del(17p)``).
-        Each use is listed by the lint, so a reviewer sees every one."""
-        return text
+    def lit(self, text: str) -> Markdown:
+        """The explicit escape hatch for digits that are not numbers (``del(17p)``), and
+        the way to write markup in a helper's wording. Each use is listed by the lint, so a
+        reviewer sees every one. Its argument is trusted as markup: pass it a string
+        literal of the template, never a value from settings or data."""
+        return Markdown(text) if isinstance(text, str) else to_markdown(text)
 
     # -- tables and figures --------------------------------------------------------------
-    def table(self, table_id: str) -> str:
+    def table(self, table_id: str) -> Markdown:
+        """The table ``table_id`` of the store as a pandoc grid table (every cell escaped)."""
         if table_id not in self.store.tables:
             raise TemplateError(
                 f'undefined table "{table_id}"; tables: {sorted(self.store.tables)}'
             )
         # blank lines around: a grid table glued to a paragraph is not a table to pandoc
-        return "\n\n" + self.table_renderer(self.store.tables[table_id], self.style).strip("\n") + "\n\n"
+        return Markdown("\n\n" + self.table_renderer(self.store.tables[table_id], self.style).strip("\n") + "\n\n")
 
-    def figure(self, fig_id: str, caption: str | None = None, width: str | None = None) -> str:
+    def figure(self, fig_id: str, caption: str | None = None, width: str | None = None) -> Markdown:
+        """The figure ``fig_id`` with its caption (plain text unless made by ``lit()``)."""
         if fig_id not in self.store.figures:
             raise TemplateError(f'undefined figure "{fig_id}"; figures: {sorted(self.store.figures)}')
         fig = self.store.figures[fig_id]
         path = fig.files.get("svg") or next(iter(fig.files.values()))
-        alt = f' fig-alt="{fig.alt}"' if fig.alt else ""
-        return f"\n\n![{caption or fig.caption}]({path}){{#{fig_id} width={width or fig.width}{alt}}}\n\n"
+        alt = f' fig-alt="{md_attr(fig.alt)}"' if fig.alt else ""
+        width = str(width or fig.width)
+        if not re.fullmatch(r"[\w.%]+", width):
+            width = f'"{md_attr(width)}"'
+        text = to_markdown(caption or fig.caption)
+        return Markdown(f"\n\n![{text}]({path}){{#{fig_id} width={width}{alt}}}\n\n")
 
 
 def render_manuscript(
@@ -329,17 +423,20 @@ def render_manuscript(
     Raises :class:`TemplateError` with ``template:line: message`` for any template problem
     (the ``lit()`` escapes are listed by the lint, not here).
     """
-    def to_markdown(table: dict[str, Any], style: Style) -> str:
+    def table_markdown(table: dict[str, Any], style: Style) -> str:
         from analysis.tables.render import to_markdown as render_table
 
         return render_table(table, style)
 
-    env = make_environment([templates_root / study_id, templates_root / "_shared"])
-    helpers = Helpers(store, alpha, to_markdown)
+    folders = [templates_root / study_id, templates_root / "_shared"]
+    check_template_links(folders, templates_root)
+    env = make_environment(folders)
+    helpers = Helpers(store, alpha, table_markdown)
     names = build_namespaces(store)
     for fn in ("digits", "month_year", "pval", "and_list"):
         env.filters[fn] = getattr(helpers, fn)
-    env.filters["md"] = md_escape  # a plain string from study.yaml, printed as literal text
+    # `x | md`: a plain string printed as literal text (what every `{{ }}` does; kept explicit)
+    env.filters["md"] = to_markdown
     env.tests["significant"] = helpers.significant
     globals_ = {
         "table": helpers.table, "figure": helpers.figure, "pval": helpers.pval,

@@ -153,3 +153,34 @@ def test_format_part_matches_the_whole_value():
     assert format_part({"estimate": 0.7108, "lower": 0.58, "upper": 0.87}, "ratio_ci", "estimate") == "0.71"
     with pytest.raises(FormatError, match="Invalid part 'sd'"):
         format_part(raw, "n_pct", "sd")
+
+
+def test_estimate_ci_allows_negatives_and_joins_them_with_to():
+    from analysis.formatting import fmt_estimate_ci, format_part, format_value
+
+    assert fmt_estimate_ci(1.254, 0.395, 2.105) == "1.25 (0.40–2.11)"
+    assert fmt_estimate_ci(-0.525, -0.945, -0.105) == "−0.53 (−0.95 to −0.11)"
+    assert format_value({"estimate": -0.5, "lower": -1.0, "upper": 0.25}, "estimate_ci", 1) == "−0.5 (−1.0 to 0.3)"
+    assert format_part({"estimate": -0.5, "lower": -1.0, "upper": 0.25}, "estimate_ci", "lower") == "−1.00"
+    with pytest.raises(FormatError, match="outside its CI"):
+        fmt_estimate_ci(3.0, 0.4, 2.1)
+
+
+def test_events_n_kind():
+    from analysis.formatting import format_part, format_value
+
+    assert format_value({"events": 123, "n": 1304}, "events_n") == "123/1304"
+    assert format_part({"events": 123, "n": 304}, "events_n", "events") == "123"
+
+
+def test_median_iqr_and_range_round_half_away_and_share_parts():
+    from analysis.formatting import fmt_median_iqr, fmt_median_range, format_part, format_value
+
+    assert fmt_median_iqr(52, 45.25, 60, 1) == "52.0 (45.3–60.0)"
+    assert fmt_median_range(52.5, 31, 78.25, 0) == "53 (31–78)"
+    raw = {"median": 2.675, "q1": 1.125, "q3": 3.5}
+    assert format_value(raw, "median_iqr", 2) == "2.68 (1.13–3.50)"
+    assert format_part(raw, "median_iqr", "q1", 2) == "1.13"
+    assert format_value({"median": 1, "min": 0, "max": 9}, "median_range", 0) == "1 (0–9)"
+    with pytest.raises(FormatError):
+        format_value({"median": float("nan"), "q1": 0, "q3": 1}, "median_iqr")

@@ -63,3 +63,35 @@ def test_second_make_does_nothing_and_edits_redo_only_their_stage(repo_copy):
     os.utime(data, (time.time() + 10, time.time() + 10))
     plan = make(repo_copy, "-n", "report", "STUDY=mini").stdout
     assert "analysis analyse mini" in plan
+
+
+def test_make_j2_builds_two_studies_side_by_side(repo_copy):
+    """`make -j2 report` runs the two studies' stages at the same time, and both reports are
+    complete: the per-study rules share no file (each stage writes its own staging folder)."""
+    shutil.copytree(repo_copy / "data/mini", repo_copy / "data/mini2")
+    study = repo_copy / "data/mini2/study.yaml"
+    study.write_text(study.read_text().replace("id: mini\n", "id: mini2\n"))
+    shutil.copytree(repo_copy / "templates/mini", repo_copy / "templates/mini2")
+    log = repo_copy / "runs.log"
+    wrapper = repo_copy / ".venv/bin/python"
+    # the stand-in interpreter notes when each command starts and ends
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'echo "start $(date +%s.%N) $*" >> "{log}"\n'
+        f'"{sys.executable}" "$@"; status=$?\n'
+        f'echo "end $(date +%s.%N) $*" >> "{log}"\n'
+        "exit $status\n"
+    )
+    (repo_copy / ".venv/.installed").touch()
+    done = make(repo_copy, "-j2", "report")
+    assert done.returncode == 0, done.stderr
+    for sid in ("mini", "mini2"):
+        assert (repo_copy / f"report/{sid}/manuscript.html").stat().st_size > 0
+        assert (repo_copy / f"report/{sid}/manuscript.pdf").stat().st_size > 0
+    spans: dict[str, list[float]] = {}
+    for line in log.read_text().splitlines():
+        _kind, stamp, *args = line.split()
+        if "analyse" in args:
+            spans.setdefault(args[-1], []).append(float(stamp))
+    (a_start, a_end), (b_start, b_end) = spans["mini"], spans["mini2"]
+    assert a_start < b_end and b_start < a_end, f"the two analyses ran one after the other: {spans}"

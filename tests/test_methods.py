@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.formatting import Style
-from analysis.methods import add_methods_values, add_significance_summary, fisher_rows
+from analysis.methods import add_methods_values, add_significance_summary, fisher_rows, used_tests
 from analysis.results import ResultsStore
 from analysis.stats.contingency import CategoricalRule
 from analysis.study import Arm, Study
@@ -60,3 +60,15 @@ def test_a_label_tested_in_several_tables_is_listed_once():
                                    outcome_column="resp", outcomes=[{"label": "Response", "codes": ["Y"]}],
                                    test=["response"]))
     assert fisher_rows(store, ["small", "again"]) == ["response (in 2 comparisons)"]
+
+
+def test_the_tests_used_are_listed_for_the_methods():
+    """Pearson and Fisher rows from the tables, named as the Methods should; untested rows left out."""
+    store = store_with_tables()
+    add_methods_values(store, study(), CategoricalRule(), "student", "log", tables=("small", "big"))
+    assert store["methods.tests_count"].raw == 2
+    assert {store["methods.tests.0"].raw, store["methods.tests.1"].raw} == {
+        "Fisher's exact test", "Pearson's chi-square test without continuity correction"}
+    store.add("other.x.test", "not tested (only one level was observed)", "text")
+    store.add("other.y.test", "Wilcoxon rank-sum test (exact)", "text")
+    assert used_tests(store, ["other"]) == ["Wilcoxon rank-sum test (exact)"]

@@ -84,64 +84,74 @@ class _CoxLikelihood:
     """Log partial likelihood, score and information of a (stratified) Cox model."""
 
     def __init__(self, t: np.ndarray, e: np.ndarray, x: np.ndarray, strata: np.ndarray, ties: str) -> None:
-        # stratum ascending, time descending: a forward cumulative sum within a stratum is the
-        # sum over its risk set {time >= t}
+        # stratum ascending, time descending: a cumulative sum within a stratum up to the last
+        # row of a tied-time group is the sum over that group's risk set {time >= t}
         order = np.lexsort((-t, strata))
         self.t, self.e, self.s = t[order], e[order], strata[order]
         self.x = x[order] - x.mean(axis=0)  # centring changes nothing but the rounding, as R
-        n = len(t)
+        n, p = self.x.shape
         new = np.ones(n, dtype=bool)
         new[1:] = (self.t[1:] != self.t[:-1]) | (self.s[1:] != self.s[:-1])
-        self.starts = np.flatnonzero(new)
-        gs = self.s[self.starts]
-        first = np.ones(len(gs), dtype=bool)
-        first[1:] = gs[1:] != gs[:-1]
-        # per group: index of the first group of its stratum
-        self.stratum_first = np.maximum.accumulate(np.where(first, np.arange(len(gs)), 0))
-        self.deaths = np.add.reduceat(self.e, self.starts)
-        self.dg = np.flatnonzero(self.deaths > 0)
-        d = self.deaths[self.dg].astype(int)
-        self.expand = np.repeat(np.arange(len(self.dg)), d)
-        r = np.arange(len(self.expand)) - np.repeat(np.cumsum(d) - d, d)
+        starts = np.flatnonzero(new)
+        ends = np.r_[starts[1:], n] - 1
+        deaths = np.add.reduceat(self.e, starts)
+        dg = np.flatnonzero(deaths > 0)
+        self.deaths = deaths[dg].astype(int)
+        self.end = ends[dg]  # last row of each death group
+        # the row just before each death group's stratum starts (-1: none)
+        sstart = np.flatnonzero(np.r_[True, self.s[1:] != self.s[:-1]])
+        self.before = sstart[np.searchsorted(sstart, self.end, side="right") - 1] - 1
+        self.drows = np.flatnonzero(self.e == 1)
+        self.dstarts = np.r_[0, np.cumsum(self.deaths)[:-1]]
+        d = self.deaths
+        self.expand = np.repeat(np.arange(len(d)), d)
+        r = np.arange(len(self.expand)) - np.repeat(self.dstarts, d)
         self.frac = r / np.repeat(d, d) if ties == "efron" else np.zeros(len(self.expand))
-        self.xd = np.add.reduceat(self.e[:, None] * self.x, self.starts, axis=0)[self.dg]
-        self.group_time = self.t[self.starts][self.dg]
+        self.xd = np.add.reduceat(self.x[self.drows], self.dstarts, axis=0)
+        self.group_time = self.t[self.end]
+        self.tri = np.triu_indices(p)  # second moments: the upper triangle only
 
-    def _risk(self, a: np.ndarray) -> np.ndarray:
-        """Sums over the risk set of each group, from per-group sums ``a`` (cumsum within strata)."""
-        cum = np.cumsum(a, axis=0)
-        before = np.where(self.stratum_first > 0, self.stratum_first - 1, 0)
-        prev = cum[before]
-        prev[self.stratum_first == 0] = 0
-        return cum - prev
+    def _risk(self, rows: np.ndarray) -> np.ndarray:
+        """Risk-set sums at each death group from per-row values (cumulative sums within strata)."""
+        cum = np.cumsum(rows, axis=0)
+        out = cum[self.end]
+        has = self.before >= 0
+        out[has] -= cum[self.before[has]]
+        return out
+
+    def _full(self, tri: np.ndarray) -> np.ndarray:
+        """(groups, p(p+1)/2) upper triangles -> (groups, p, p) symmetric matrices."""
+        p = self.x.shape[1]
+        out = np.empty((tri.shape[0], p, p))
+        out[:, self.tri[0], self.tri[1]] = tri
+        out[:, self.tri[1], self.tri[0]] = tri
+        return out
 
     def __call__(self, beta: np.ndarray, per_group: bool = False) -> tuple[Any, ...]:
-        x, e = self.x, self.e
+        x = self.x
         eta = x @ beta
         w = np.exp(eta)
         wx = w[:, None] * x
-        wxx = wx[:, :, None] * x[:, None, :]
-        s0 = self._risk(np.add.reduceat(w, self.starts))[self.dg]
-        s1 = self._risk(np.add.reduceat(wx, self.starts, axis=0))[self.dg]
-        s2 = self._risk(np.add.reduceat(wxx, self.starts, axis=0))[self.dg]
-        d0 = np.add.reduceat(w * e, self.starts)[self.dg]
-        d1 = np.add.reduceat(wx * e[:, None], self.starts, axis=0)[self.dg]
-        d2 = np.add.reduceat(wxx * e[:, None, None], self.starts, axis=0)[self.dg]
+        wxx = wx[:, self.tri[0]] * x[:, self.tri[1]]
+        s0, s1, s2 = self._risk(w), self._risk(wx), self._risk(wxx)
+        dr, ds = self.drows, self.dstarts
+        d0 = np.add.reduceat(w[dr], ds)
+        d1 = np.add.reduceat(wx[dr], ds, axis=0)
+        d2 = np.add.reduceat(wxx[dr], ds, axis=0)
         g, f = self.expand, self.frac
         den = s0[g] - f * d0[g]
         a = (s1[g] - f[:, None] * d1[g]) / den[:, None]
-        ll = float(np.sum(eta * e) - np.sum(np.log(den)))
-        m = len(self.dg)
+        ll = float(np.sum(eta[dr]) - np.sum(np.log(den)))
+        m = len(self.deaths)
         c0 = np.bincount(g, weights=1.0 / den, minlength=m)
         c1 = np.bincount(g, weights=f / den, minlength=m)
         if per_group:
-            ua = np.zeros_like(self.xd)
-            np.add.at(ua, g, a)
-            aa = np.zeros((m, x.shape[1], x.shape[1]))
-            np.add.at(aa, g, a[:, :, None] * a[:, None, :])
-            return self.xd - ua, c0[:, None, None] * s2 - c1[:, None, None] * d2 - aa
+            ua = np.add.reduceat(a, ds, axis=0)
+            aa = np.add.reduceat(a[:, :, None] * a[:, None, :], ds, axis=0)
+            v = self._full(c0[:, None] * s2 - c1[:, None] * d2) - aa
+            return self.xd - ua, v
         u = self.xd.sum(axis=0) - a.sum(axis=0)
-        info = np.einsum("g,gij->ij", c0, s2) - np.einsum("g,gij->ij", c1, d2) - a.T @ a
+        info = self._full((c0 @ s2 - c1 @ d2)[None, :])[0] - a.T @ a
         return ll, u, info
 
 
@@ -327,7 +337,7 @@ def cox_zph(model: RegressionModel) -> PHTest:
         raise StatisticsError("cox_zph needs a model fitted by analysis.stats.cox_model (it reuses the fit's data)")
     lik = state.lik
     ug, vg = lik(state.beta, per_group=True)
-    d = lik.deaths[lik.dg]
+    d = lik.deaths
     g = _km_left(state.t, state.e, lik.group_time)
     g = g - np.sum(g * d) / np.sum(d)  # centred over the events (each death counts once)
     p = len(state.beta)

@@ -1,4 +1,8 @@
-"""Descriptive statistics for Table 1: mean and SD, counts by level, cross-tabulations.
+"""Descriptive statistics for Table 1: mean and SD, median with quartiles or range, counts by
+level, cross-tabulations.
+
+Quantiles are R's default type 7 (``quantile(x, type = 7)``: linear interpolation between
+order statistics), which is numpy's default ``method="linear"``; tested against R.
 
 Missing values are always counted and returned, never silently dropped. A value that is not
 missing and not one of the declared levels is an error (a typo in the data must not vanish
@@ -16,7 +20,9 @@ import pandas as pd
 
 from analysis.errors import StatisticsError
 
-__all__ = ["CrossTab", "LevelCounts", "MeanSD", "count_levels", "crosstab", "mean_sd"]
+__all__ = [
+    "ContinuousSummary", "CrossTab", "LevelCounts", "MeanSD", "count_levels", "crosstab", "mean_sd", "summarise",
+]
 
 
 @dataclass(frozen=True)
@@ -32,12 +38,17 @@ class MeanSD:
     sd: float | None
 
 
-def mean_sd(x: Iterable[Any]) -> MeanSD:
-    """Mean and sample SD (``ddof=1``) of ``x``; NaN, None and pandas NA count as missing.
-
-    Raises :class:`StatisticsError` for a non-numeric or infinite value, or when every value
-    is missing.
-    """
+def _present(x: Iterable[Any]) -> tuple[np.ndarray, int]:
+    """The non-missing values of ``x`` as floats, and how many were missing (NaN, None, pd.NA)."""
+    pandas_numeric = isinstance(x, (pd.Series, pd.Index, pd.api.extensions.ExtensionArray)) and \
+        pd.api.types.is_numeric_dtype(x.dtype) and not pd.api.types.is_bool_dtype(x.dtype)
+    if pandas_numeric:
+        arr = pd.Series(x).to_numpy(dtype=float, na_value=np.nan)  # nullable Int64/Float64 too
+        if np.any(np.isinf(arr)):
+            bad = arr[np.isinf(arr)][0]
+            raise StatisticsError(f"Invalid value {bad!r} in a numeric variable; expected a finite number")
+        missing = np.isnan(arr)
+        return arr[~missing], int(missing.sum())
     present: list[float] = []
     missing = 0
     for v in x.tolist() if hasattr(x, "tolist") else x:
@@ -55,11 +66,53 @@ def mean_sd(x: Iterable[Any]) -> MeanSD:
         if np.isinf(fv):
             raise StatisticsError(f"Invalid value {v!r} in a numeric variable; expected a finite number")
         present.append(fv)
-    if not present:
+    return np.asarray(present, dtype=float), missing
+
+
+def mean_sd(x: Iterable[Any]) -> MeanSD:
+    """Mean and sample SD (``ddof=1``) of ``x``; NaN, None and pandas NA count as missing.
+
+    Raises :class:`StatisticsError` for a non-numeric or infinite value, or when every value
+    is missing.
+    """
+    arr, missing = _present(x)
+    if not len(arr):
         raise StatisticsError(f"No non-missing values ({missing} missing): mean and SD are undefined")
-    arr = np.asarray(present)
     sd = float(arr.std(ddof=1)) if len(arr) > 1 else None
     return MeanSD(len(arr), missing, float(arr.mean()), sd)
+
+
+@dataclass(frozen=True)
+class ContinuousSummary:
+    """Every summary a table may print for a continuous variable, from the non-missing values.
+
+    ``q1``/``median``/``q3`` are R's type-7 quantiles; ``sd`` is ``None`` for a single value.
+    """
+
+    n: int
+    n_missing: int
+    mean: float
+    sd: float | None
+    median: float
+    q1: float
+    q3: float
+    min: float
+    max: float
+
+
+def summarise(x: Iterable[Any]) -> ContinuousSummary:
+    """Mean, SD, median, quartiles (R's ``quantile(x, c(.25, .5, .75), type = 7)``), minimum and
+    maximum of ``x``; missing values (NaN, None, ``pd.NA``) are counted, not used.
+
+    Raises :class:`StatisticsError` as :func:`mean_sd` does.
+    """
+    arr, missing = _present(x)
+    if not len(arr):
+        raise StatisticsError(f"No non-missing values ({missing} missing): the summaries are undefined")
+    q1, med, q3 = (float(v) for v in np.quantile(arr, [0.25, 0.5, 0.75], method="linear"))
+    sd = float(arr.std(ddof=1)) if len(arr) > 1 else None
+    return ContinuousSummary(len(arr), missing, float(arr.mean()), sd, med, q1, q3, float(arr.min()),
+                             float(arr.max()))
 
 
 @dataclass(frozen=True)
@@ -121,6 +174,7 @@ class CrossTab:
     n_missing: int
 
     def as_array(self) -> np.ndarray:
+        """The counts as an int64 array, rows x columns."""
         return np.array(self.counts, dtype=np.int64)
 
 

@@ -35,10 +35,13 @@ __all__ = [
     "ModelTest",
     "ModelVariable",
     "RegressionModel",
+    "as_model",
     "build_design",
     "chi2_sf",
+    "factor_levels",
     "from_lifelines",
     "from_statsmodels",
+    "level_label",
     "numeric_column",
     "row_label",
     "wald_terms",
@@ -155,7 +158,7 @@ class RegressionModel:
 
     def term(self, name: str, level: Any = None) -> ModelTerm:
         """The term of variable ``name`` (and factor ``level``)."""
-        want = None if level is None else _label(level)
+        want = None if level is None else level_label(level)
         for t in self.terms:
             if t.name == name and t.level == want:
                 return t
@@ -188,7 +191,7 @@ def wald_terms(
 # ---------------------------------------------------------------------------------------------
 # Input columns
 # ---------------------------------------------------------------------------------------------
-def _label(x: Any) -> str:
+def level_label(x: Any) -> str:
     """A level as text; integral floats lose their ".0" (pandas reads 1 as 1.0 next to NaN)."""
     if isinstance(x, np.generic):
         x = x.item()
@@ -255,11 +258,13 @@ class Design:
     data: pd.DataFrame
 
 
-def _factor_levels(values: pd.Series, name: str, reference: Any) -> tuple[str, ...]:
-    """Levels in category order (pandas Categorical) or sorted (numerically when all numbers)."""
-    present = set(_label(v) for v in values.unique())
+def factor_levels(values: pd.Series, name: str, reference: Any) -> tuple[str, ...]:
+    """The levels of a factor column as text: in category order for a pandas Categorical
+    (unused categories dropped), else sorted (numerically when all are numbers); ``reference``
+    (if given) first."""
+    present = set(level_label(v) for v in values.unique())
     if isinstance(values.dtype, pd.CategoricalDtype):
-        levels = [lab for lab in (_label(c) for c in values.dtype.categories) if lab in present]
+        levels = [lab for lab in (level_label(c) for c in values.dtype.categories) if lab in present]
     else:
         levels = list(present)
         try:
@@ -267,7 +272,7 @@ def _factor_levels(values: pd.Series, name: str, reference: Any) -> tuple[str, .
         except ValueError:
             levels.sort()
     if reference is not None:
-        ref = _label(reference)
+        ref = level_label(reference)
         if ref not in levels:
             raise StatisticsError(f"Invalid `reference` for `{name}`: {ref!r}. Must be one of the levels: {levels}")
         levels.remove(ref)
@@ -326,8 +331,9 @@ def build_design(
         if name in reference and not is_factor:
             is_factor = True  # a reference level makes a numeric code (e.g. sex 1/2) a factor
         if is_factor:
-            levels = _factor_levels(col, name, reference.get(name))
-            labels = np.array([_label(v) for v in col.to_numpy(dtype=object)], dtype=object)
+            levels = factor_levels(col, name, reference.get(name))
+            codes, uniques = pd.factorize(col.to_numpy(dtype=object))
+            labels = np.array([level_label(v) for v in uniques], dtype=object)[codes]
             mat = np.column_stack([(labels == lev).astype(float) for lev in levels[1:]]) if len(levels) > 1 \
                 else np.zeros((len(col), 0))
             blocks[name] = (mat, list(levels[1:]))
@@ -370,12 +376,14 @@ def _split_name(name: str) -> tuple[str, str | None]:
     """``"C(sex)[T.2]" -> ("sex", "2")``, ``"education[T.6-11yrs]" -> ("education", "6-11yrs")``."""
     m = _PATSY.match(name)
     var, level = (m.group("var"), m.group("level")) if m else (name, None)
+    if level is not None and re.fullmatch(r"-?\d+\.0", level):
+        level = level[:-2]  # a numeric code read as float: level "1.0" is the engine's "1"
     call = _CALL.match(var)
     return (call.group("var") if call else var), level
 
 
-def _variables_from(names: Sequence[tuple[str, str | None]], categories: Mapping[str, Sequence[str]]) -> tuple[
-        ModelVariable, ...]:
+def _variables_from(names: Sequence[tuple[str, str | None]], categories: Mapping[str, Sequence[str]],
+                    reference: Mapping[str, Any] | None = None) -> tuple[ModelVariable, ...]:
     out: dict[str, ModelVariable] = {}
     for var, level in names:
         if var in out:
@@ -384,26 +392,33 @@ def _variables_from(names: Sequence[tuple[str, str | None]], categories: Mapping
             out[var] = ModelVariable(var, "numeric")
             continue
         shown = [lev for v, lev in names if v == var and lev is not None]
-        cats = [_label(c) for c in categories.get(var, ())]
+        cats = [level_label(c) for c in categories.get(var, ())]
         ref = next((c for c in cats if c not in shown), None)
+        if ref is None and reference and var in reference:
+            ref = level_label(reference[var])
         out[var] = ModelVariable(var, "factor", tuple([ref] if ref else []) + tuple(shown), ref)
     return tuple(out.values())
 
 
 def _patsy_categories(model: Any) -> dict[str, list[str]]:
     """Factor categories from a formula-fitted statsmodels model (to name the reference level)."""
-    info = getattr(getattr(model, "data", None), "design_info", None)
+    data = getattr(model, "data", None)
+    info = getattr(data, "design_info", None) or getattr(getattr(data, "orig_exog", None), "design_info", None)
     out: dict[str, list[str]] = {}
     for factor, finfo in getattr(info, "factor_infos", {}).items():
         if getattr(finfo, "type", None) == "categorical":
-            out[_split_name(factor.name())[0]] = [_label(c) for c in finfo.categories]
+            out[_split_name(factor.name())[0]] = [level_label(c) for c in finfo.categories]
     return out
 
 
-def from_statsmodels(result: Any, *, conf_level: float = 0.95) -> RegressionModel:
+def from_statsmodels(result: Any, *, conf_level: float = 0.95,
+                     reference: Mapping[str, Any] | None = None) -> RegressionModel:
     """A fitted statsmodels result (PHReg, Logit, GLM binomial with logit link, OLS) as a
     :class:`RegressionModel`. CIs are Wald at ``conf_level`` from the library's coef and SE
-    (what its ``conf_int()`` gives); P values are the library's own. The intercept is left out.
+    (what its ``conf_int()`` gives; OLS: t-based, as its ``conf_int()``); P values are the
+    library's own. The intercept is left out. A factor's reference level is read from the
+    formula's design (Logit, GLM, OLS); where the model does not keep it (PHReg), name it in
+    ``reference={"sex": 1}`` so a table can show its reference row.
     """
     model = getattr(result, "model", None)
     kind_name = type(model).__name__
@@ -446,15 +461,18 @@ def from_statsmodels(result: Any, *, conf_level: float = 0.95) -> RegressionMode
         n = int(result.nobs)
         if kind == "logistic":
             events = int(np.asarray(model.endog).sum())
-    return RegressionModel(kind, measure, terms, _variables_from(split, _patsy_categories(model)), n, events,
+    return RegressionModel(kind, measure, terms, _variables_from(split, _patsy_categories(model), reference), n, events,
                            conf_level=conf_level, ties=getattr(model, "ties", None), source="statsmodels")
 
 
-def from_lifelines(fitter: Any, *, conf_level: float | None = None) -> RegressionModel:
+def from_lifelines(fitter: Any, *, conf_level: float | None = None,
+                   reference: Mapping[str, Any] | None = None) -> RegressionModel:
     """A fitted lifelines ``CoxPHFitter`` as a :class:`RegressionModel` (HR terms).
 
     Coef, SE and P are lifelines' own; CIs are Wald at ``conf_level`` (default: the fitter's
-    ``1 - alpha``). lifelines handles tied times by Efron's method, as R.
+    ``1 - alpha``). lifelines handles tied times by Efron's method, as R, but stops iterating
+    earlier (its coefficients agree with R to about 1e-6). ``reference`` names the reference
+    level of formula factors (lifelines does not keep it).
     """
     if type(fitter).__name__ != "CoxPHFitter" or not hasattr(fitter, "summary"):
         raise StatisticsError(f"Expected a fitted lifelines CoxPHFitter; got {type(fitter).__name__}")
@@ -468,6 +486,23 @@ def from_lifelines(fitter: Any, *, conf_level: float | None = None) -> Regressio
     lr = None
     if hasattr(fitter, "log_likelihood_ratio_test"):
         test = fitter.log_likelihood_ratio_test()
-        lr = ModelTest(float(test.test_statistic), int(test.degrees_of_freedom), float(test.p_value))
-    return RegressionModel("cox", "HR", terms, _variables_from(split, {}), int(fitter._n_examples), events,
+        lr = ModelTest(float(test.test_statistic), int(test.degrees_freedom), float(test.p_value))
+    return RegressionModel("cox", "HR", terms, _variables_from(split, {}, reference), int(fitter._n_examples), events,
                            lr=lr, conf_level=level, ties="efron", source="lifelines")
+
+
+def as_model(fitted: Any, *, conf_level: float | None = None,
+             reference: Mapping[str, Any] | None = None) -> RegressionModel:
+    """Any supported fitted model as a :class:`RegressionModel`: the engine's own (returned as
+    is), a statsmodels result (PHReg, Logit, GLM binomial, OLS) or a lifelines CoxPHFitter
+    (``reference`` as in :func:`from_statsmodels`)."""
+    if isinstance(fitted, RegressionModel):
+        return fitted
+    if type(fitted).__name__ == "CoxPHFitter":
+        return from_lifelines(fitted, conf_level=conf_level, reference=reference)
+    if hasattr(fitted, "model") and hasattr(fitted, "params") and type(fitted).__module__.startswith("statsmodels"):
+        return from_statsmodels(fitted, conf_level=0.95 if conf_level is None else conf_level, reference=reference)
+    raise StatisticsError(
+        f"Cannot read a model of type {type(fitted).__name__}; expected analysis.stats.cox_model/logistic_model "
+        "results, a statsmodels PHReg/Logit/GLM/OLS result or a fitted lifelines CoxPHFitter"
+    )

@@ -299,7 +299,10 @@ def _check_group(group: Any, n: int, name: str = "group") -> np.ndarray:
 
 def group_labels(group: Iterable[Any], levels: Sequence[Any] | None = None) -> tuple[str, ...]:
     """The arms in order: ``levels`` if given (as text), else sorted (numerically if all numbers)."""
-    present = list(dict.fromkeys(_label(v) for v in group))
+    values = group.to_numpy(dtype=object) if isinstance(group, (pd.Series, pd.Index)) else (
+        group if isinstance(group, np.ndarray) else np.asarray(list(group), dtype=object))
+    # label the distinct values only (a million rows have two arms)
+    present = list(dict.fromkeys(_label(v) for v in pd.unique(values.astype(object))))
     if levels is not None:
         order = [_label(v) for v in levels]
         unknown = sorted(set(present) - set(order))
@@ -340,8 +343,9 @@ def _band(surv: np.ndarray, se: np.ndarray, conf_type: str, z: float) -> tuple[n
     return lower, upper
 
 
-def _opt(x: float) -> float | None:
-    return None if math.isnan(x) else float(x)
+def _opt_tuple(values: np.ndarray) -> tuple[float | None, ...]:
+    """Plain floats with None for NaN (R's NA); ``tolist`` keeps a million rows fast."""
+    return tuple(None if x != x else x for x in values.tolist())
 
 
 def kaplan_meier(time: Any, event: Any, conf_type: str = "log", conf_level: float = 0.95) -> KMFit:
@@ -367,14 +371,14 @@ def kaplan_meier(time: Any, event: Any, conf_type: str = "log", conf_level: floa
     se = np.sqrt(np.cumsum(term))
     lower, upper = _band(surv, se, conf_type, z)
     return KMFit(
-        time=tuple(float(x) for x in utimes),
-        n_risk=tuple(int(x) for x in n_risk),
-        n_event=tuple(int(x) for x in n_event),
-        n_censor=tuple(int(x) for x in n_censor),
-        survival=tuple(float(x) for x in surv),
-        std_err=tuple(float(x) for x in se),
-        lower=tuple(_opt(x) for x in lower),
-        upper=tuple(_opt(x) for x in upper),
+        time=tuple(utimes.astype(float).tolist()),
+        n_risk=tuple(n_risk.astype(int).tolist()),
+        n_event=tuple(n_event.astype(int).tolist()),
+        n_censor=tuple(n_censor.astype(int).tolist()),
+        survival=tuple(surv.astype(float).tolist()),
+        std_err=tuple(se.astype(float).tolist()),
+        lower=_opt_tuple(lower),
+        upper=_opt_tuple(upper),
         conf_type=conf_type,
         conf_level=float(conf_level),
         n=len(t),

@@ -6,6 +6,7 @@ statistics come from the engine; this script only says what to compute.
 
 from __future__ import annotations
 
+from analysis.consort import add_consort
 from analysis.context import StudyContext
 from analysis.results import ResultsStore
 from analysis.stats.survival import median_follow_up
@@ -33,6 +34,12 @@ def analyse(study: Study) -> ResultsStore:
     """Every table, figure and value of the manuscript."""
     ctx = StudyContext(study, data="patients", by="arm")
     ctx.counts()
+    add_consort(ctx, received="received_allocated", discontinued="discontinued_reason", lost="lost_to_follow_up",
+                screening="screening",
+                caption="Flow of participants through the trial (CONSORT diagram). Screening numbers, "
+                "discontinuations and losses to follow-up are not given in the original report; they come "
+                "from the synthetic records.")
+    _eligibility(ctx)
     ctx.baseline(BASELINE, key="table1", id="tbl-baseline")
     ctx.response(column="best_response", key="table2", id="tbl-response",
                  caption=f"Best response after {study.protocol['cycles_before_assessment']} cycles")
@@ -61,6 +68,9 @@ def analyse(study: Study) -> ResultsStore:
         alt="Bar charts of NRS and KPS before and after treatment",
     )
 
+    paired = [ctx.store[f"table3.{k}.p"].raw for k in ("nrs_change_id", "nrs_change_rd", "kps_change_id",
+                                                        "kps_change_rd")]
+    ctx.value("table3.paired_max_p", max(paired), "p", test="largest P of the four paired t-tests")
     ctx.adverse_events(events="adverse_events", key="table4", id="tbl-adverse-events")
     _adverse_summary(ctx)
 
@@ -68,6 +78,31 @@ def analyse(study: Study) -> ResultsStore:
     ctx.significance_summary("table4")
     ctx.methods(tables=("table1", "table2", "table4"))
     return ctx.store
+
+
+def _eligibility(ctx: StudyContext) -> None:
+    """Patients outside the protocol's age window, and why the printed ages need them.
+
+    The Bhatia-Davis inequality bounds the variance of values within [m, M] with mean mu by
+    (M - mu)(mu - m); for a sample SD (n - 1 denominator) the bound is sqrt(n / (n - 1)) times
+    the square root of that. With ages held to the eligibility window the printed SDs would
+    exceed it, so the records keep the printed SDs and report the deviation instead.
+    """
+    eligibility = ctx.study.protocol["eligibility"]
+    lo, hi = float(eligibility["age_min"]), float(eligibility["age_max"])
+    src = {"test": "count of ages above protocol.eligibility.age_max"}
+    over = 0
+    for arm in ctx.arms:
+        ages = ctx.frame.loc[ctx.frame[ctx.by] == arm.code, "age"].astype(float)
+        n, mean = len(ages), float(ages.mean())
+        bound = (n / (n - 1) * (hi - mean) * (mean - lo)) ** 0.5
+        ctx.value(f"eligibility.sd_bound.{arm.code}", bound, "num", digits=1,
+                  test="Bhatia-Davis bound on the sample SD of ages within the eligibility window, at the arm's mean")
+        count = int((ages > hi).sum())
+        over += count
+        ctx.value(f"eligibility.over_age_max.{arm.code}", {"n": count, "N": n}, "n_pct", **src)
+    ctx.value("eligibility.over_age_max.total", {"n": over, "N": len(ctx.frame)}, "n_pct", **src)
+    ctx.value("eligibility.age_oldest", int(ctx.frame["age"].max()), "int", test="maximum")
 
 
 def _follow_up(ctx: StudyContext) -> None:

@@ -30,7 +30,7 @@ from analysis.synthetic.survival_times import (
     scale_to_median,
 )
 
-__all__ = ["AE_TERMS", "ARMS", "SEED", "build", "main", "write"]
+__all__ = ["AE_TERMS", "ARMS", "SCREEN_FAILURES", "SEED", "build", "build_screening", "main", "write"]
 
 SEED = 5248
 ARMS = ("ID", "RD")
@@ -384,13 +384,73 @@ def _adverse_events(
 
 
 # ----------------------------------------------------------------------------------------------
+# Participant flow (not printed by the paper: the generator's choice, documented in study.yaml)
+
+#: Patients assessed but not randomised: (reason, reason group, count).
+SCREEN_FAILURES = (
+    ("creatinine_clearance", "not_eligible", 4),
+    ("thrombocytopenia", "not_eligible", 3),
+    ("neutropenia", "not_eligible", 2),
+    ("prior_study_drug", "not_eligible", 2),
+    ("declined", "declined", 3),
+)
+#: Up to this many patients per arm (as many as remain on treatment and followed) stopped the
+#: allocated treatment for a reason other than progression or
+#: death (adverse event, withdrawal of consent).
+DISCONTINUED = {"adverse_event": (2, 3), "withdrew_consent": (1, 1)}
+FLOW_STREAM = 1  # added to the seed: the flow columns never disturb the constrained ones
+
+
+def _flow(seed: int, arm: np.ndarray, enrol: list[dt.date], surv: Survival) -> dict[str, list[str]]:
+    """Treatment received, reason the treatment stopped, and loss to follow-up per patient.
+
+    A PFS event stops treatment (progression, or death when it is also the OS event at the same
+    time); a patient censored before the end of follow-up is lost to follow-up; a few others stop
+    for an adverse event or withdraw consent. Every randomised patient received the allocated
+    treatment and is analysed, as in the paper's tables.
+    """
+    rng = np.random.default_rng(seed + FLOW_STREAM)
+    n = len(arm)
+    admin = np.round([months_between(d, FOLLOW_UP_END) for d in enrol], 2)
+    lost = (surv.os_event == 0) & (surv.os < admin - 1e-9)
+    reason = [""] * n
+    for i in range(n):
+        if surv.pfs_event[i] == 1:
+            died_first = surv.os_event[i] == 1 and surv.os[i] == surv.pfs[i]
+            reason[i] = "death" if died_first else "progression"
+    for a, name in enumerate(ARMS):
+        free = [i for i in np.nonzero(arm == name)[0] if not reason[i] and not lost[i]]
+        picks = rng.permutation(free)
+        start = 0
+        for why, counts in DISCONTINUED.items():
+            for i in picks[start:start + counts[a]]:
+                reason[int(i)] = why
+            start += counts[a]
+    return {
+        "received_allocated": ["1"] * n,
+        "discontinued_reason": reason,
+        "lost_to_follow_up": [str(int(x)) for x in lost],
+    }
+
+
+def build_screening() -> list[dict[str, str]]:
+    """The patients assessed for eligibility but not randomised, one row each, with the reason."""
+    rows = []
+    for reason, group, count in SCREEN_FAILURES:
+        rows += [{"reason": reason, "reason_group": group}] * count
+    return [{"screening_id": f"S{i + 1:03d}", **row} for i, row in enumerate(rows)]
+
+
+# ----------------------------------------------------------------------------------------------
 # Assembly and output
 
 PATIENT_COLUMNS = (
     "patient_id", "arm", "enrolment_date", "sex", "age", "immunofixation", "riss_stage", "cytogenetic_risk",
     "best_response", "pfs_months", "pfs_event", "os_months", "os_event",
     "nrs_before", "nrs_after", "kps_before", "kps_after",
+    "received_allocated", "discontinued_reason", "lost_to_follow_up",
 )
+SCREENING_COLUMNS = ("screening_id", "reason", "reason_group")
 AE_COLUMNS = ("patient_id", "term", "category", "grade")
 
 
@@ -435,6 +495,7 @@ def build(seed: int = SEED) -> tuple[list[dict[str, str]], list[dict[str, str]]]
         columns["pfs_event"][i] = str(int(surv.pfs_event[i]))
         columns["os_months"][i] = f"{surv.os[i]:.2f}"
         columns["os_event"][i] = str(int(surv.os_event[i]))
+    columns.update(_flow(seed, arm, enrol, surv))
     patients = [{c: columns[c][i] for c in PATIENT_COLUMNS} for i in range(n)]
 
     ids_by_arm = {name: [ids[p] for p in positions[name]] for name in ARMS}
@@ -449,12 +510,13 @@ def _write_csv(path: Path, columns: Sequence[str], rows: list[dict[str, str]]) -
 
 
 def write(out: Path, seed: int = SEED) -> list[Path]:
-    """Write ``patients.csv`` and ``adverse_events.csv`` into ``out``; return their paths."""
+    """Write ``patients.csv``, ``adverse_events.csv`` and ``screening.csv`` into ``out``; return their paths."""
     out.mkdir(parents=True, exist_ok=True)
     patients, aes = build(seed)
-    paths = [out / "patients.csv", out / "adverse_events.csv"]
+    paths = [out / "patients.csv", out / "adverse_events.csv", out / "screening.csv"]
     _write_csv(paths[0], PATIENT_COLUMNS, patients)
     _write_csv(paths[1], AE_COLUMNS, aes)
+    _write_csv(paths[2], SCREENING_COLUMNS, build_screening())
     return paths
 
 

@@ -47,6 +47,7 @@ class Outcome:
 
     @property
     def slug(self) -> str:
+        """The outcome's key segment: ``key``, or the label made a key segment."""
         return self.key or slugify(self.label)
 
     @classmethod

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.formatting import Style
+from analysis.markup import md_escape
 from analysis.tables.model import Table, footnote_mark
 
 __all__ = ["INDENT", "STUB_MAX_WIDTH", "to_markdown", "to_text"]
@@ -40,7 +41,6 @@ _HEADER_MAX_WIDTH = 16
 #: Widest a text (left-aligned) column may be; longer text wraps inside its cell, so a column of
 #: explanations cannot squeeze the stub and numbers to nothing.
 TEXT_MAX_WIDTH = 44
-_ESCAPE = set("\\`*_^~[]<>#@$|")
 _MARKER = {"left": (":", "="), "right": ("=", ":"), "center": (":", ":")}
 
 
@@ -68,13 +68,9 @@ def _pad(text: str, width: int, align: str) -> str:
 
 
 def _escape(text: str) -> str:
-    """Escape Markdown specials so a label or value is read literally."""
-    out = "".join("\\" + ch if ch in _ESCAPE else ch for ch in text)
-    stripped = out.lstrip(" \u00a0")
-    lead = out[: len(out) - len(stripped)]
-    if stripped[:1] in ("-", "+") and stripped[1:2] in (" ", ""):
-        out = lead + "\\" + stripped
-    return out
+    """Escape Markdown specials so a label or value is read literally (the one escaping rule
+    of the manuscript, :func:`analysis.markup.md_escape`)."""
+    return md_escape(text)
 
 
 def _marks(marks: list[str]) -> str:
@@ -240,8 +236,10 @@ def to_markdown(table: Table | Mapping[str, Any], style: Style | None = None) ->
             spans += [_Span(j + 1, 1, _wrap(cells[j], widths[j + 1]), aligns[j + 1]) for j in range(ncol)]
             lines += _content_lines(spans, bounds)
         lines.append(plain)
-    out = "\n".join(lines) + "\n\n" + f": {t.caption} {{#{t.id}}}\n"
-    notes = list(t.notes) + [f"^{footnote_mark(i)}^ {text}" for i, text in enumerate(t.footnotes)]
+    # caption, notes and footnotes are plain text like the cells (they may quote data labels)
+    out = "\n".join(lines) + "\n\n" + f": {_escape(t.caption)} {{#{t.id}}}\n"
+    notes = [_escape(n) for n in t.notes]
+    notes += [f"^{footnote_mark(i)}^ {_escape(text)}" for i, text in enumerate(t.footnotes)]
     if notes:
         out += "\n::: {.table-notes}\n" + "\n\n".join(notes) + "\n:::\n"
     return out

@@ -70,3 +70,24 @@ def test_forest_svg_is_deterministic(orr):
     first = svg()
     assert first == svg()
     assert first.startswith(b"<?xml")
+
+
+def test_estimate_forest_linear_axis_headings_and_refusals():
+    """estimate_forest_plot: headings without estimates, a linear axis at 0 for coefficients, and
+    rows whose estimate lies outside its CI refused."""
+    from analysis.errors import StatisticsError
+    from analysis.figures.forest import ForestRow, estimate_forest_plot
+    from analysis.tables.model import Cell
+
+    rows = [ForestRow("Age"), ForestRow("per year", -0.5, -0.9, -0.1,
+                                        (Cell({"estimate": -0.5, "lower": -0.9, "upper": -0.1}, "estimate_ci"),),
+                                        indent=1)]
+    fig = estimate_forest_plot(rows, headers=("Beta (95% CI)",), log=False, xlabel="Coefficient")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "linear" and ax.get_xlim()[0] < -0.9 and ax.get_xlim()[1] > 0
+    assert "−0.50 (−0.90 to −0.10)" in _texts(fig)
+    plt.close(fig)
+    with pytest.raises(StatisticsError, match="not inside its CI"):
+        estimate_forest_plot([ForestRow("x", 2.0, 0.5, 1.5)])
+    with pytest.raises(StatisticsError, match="log axis needs positive limits"):
+        estimate_forest_plot([ForestRow("x", 0.5, -0.5, 1.5)])

@@ -77,3 +77,38 @@ def test_crosstab_refuses_unknown_column_and_level():
         crosstab(frame, "arm", "age", ["A", "B"], ["M", "F"])
     with pytest.raises(StatisticsError, match="`sex` has value"):
         crosstab(frame, "arm", "sex", ["A", "B"], ["M", "F"])
+
+
+def test_summarise_quantiles_are_r_type_7(r_summary):
+    """R: quantile(x, c(0.25, 0.5, 0.75), type = 7), min, max, mean, sd (summary_tests.R)."""
+    from analysis.stats.descriptive import summarise
+
+    ref = r_summary["quantiles"]
+    s = summarise(ref["x"])
+    assert [s.q1, s.median, s.q3] == pytest.approx(ref["q"], rel=1e-12)
+    assert (s.min, s.max) == (ref["min"], ref["max"])
+    assert s.mean == pytest.approx(ref["mean"], rel=1e-12) and s.sd == pytest.approx(ref["sd"], rel=1e-12)
+    even = summarise(ref["even"]["x"])
+    assert [even.q1, even.median, even.q3] == pytest.approx(ref["even"]["q"], rel=1e-12)  # 1.75, 2.5, 3.25
+
+
+def test_summarise_counts_pd_na_as_missing():
+    import pandas as pd
+
+    from analysis.stats.descriptive import summarise
+
+    s = summarise(pd.Series([4, pd.NA, 1, 3, 2], dtype="Int64"))
+    assert (s.n, s.n_missing, s.median, s.q1, s.q3) == (4, 1, 2.5, 1.75, 3.25)
+    assert mean_sd(pd.array([1.0, None, 3.0], dtype="Float64")) == mean_sd([1.0, float("nan"), 3.0])
+    with pytest.raises(StatisticsError, match="No non-missing"):
+        summarise(pd.Series([pd.NA, pd.NA], dtype="Float64"))
+
+
+def test_counts_and_crosstabs_take_nullable_dtypes_with_pd_na():
+    """pandas "string" and "Int64" columns with pd.NA: missing counted, never a level."""
+    s = pd.Series(["a", "b", pd.NA, "a"], dtype="string")
+    assert count_levels(s, ["a", "b"]) == count_levels(["a", "b", None, "a"], ["a", "b"])
+    assert count_levels(pd.Series([1, 0, pd.NA, 1], dtype="Int64"), [0, 1]).n_missing == 1
+    frame = pd.DataFrame({"arm": pd.Series(["x", "y", None, "x"], dtype="string"), "v": s})
+    tab = crosstab(frame, "v", "arm", ["a", "b"], ["x", "y"])
+    assert tab.counts == ((2, 0), (0, 1)) and tab.n_missing == 1

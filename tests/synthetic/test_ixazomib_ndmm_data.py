@@ -268,5 +268,5 @@ def test_study_yaml_statement_and_protocol() -> None:
 
 def test_regeneration_gives_identical_bytes(tmp_path: Path) -> None:
     ixazomib_ndmm.write(tmp_path)
-    for name in ("patients.csv", "adverse_events.csv"):
+    for name in ("patients.csv", "adverse_events.csv", "screening.csv"):
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name

@@ -62,3 +62,28 @@ def test_snapshots(snapshot):
     t, _ = build()
     assert to_markdown(t) == snapshot(name="markdown")
     assert to_text(t) == snapshot(name="text")
+
+
+def test_keep_fisher_stores_fishers_p_beside_a_pearson_row_for_an_audit():
+    """R: fisher.test(matrix(c(5, 1, 3, 5), 2, byrow = TRUE)) is kept as `.fisher_p`, not printed."""
+    from analysis.stats.contingency import CategoricalRule, fisher_exact
+
+    _, plain = build(rule=CategoricalRule(force="pearson"))
+    assert "table5.orr.fisher_p" not in plain  # not computed unless asked for
+    t, store = build(rule=CategoricalRule(force="pearson", keep_fisher=True))
+    assert store["table5.orr.fisher_p"].raw == pytest.approx(fisher_exact([[5, 1], [3, 5]]), rel=1e-12)
+    assert "not printed" in store["table5.orr.fisher_p"].source.test
+    assert all(c.key != "table5.orr.fisher_p" for r in t.rows for c in r.cells.values())
+
+
+def test_an_outcome_nobody_had_is_not_tested_and_says_so():
+    store = ResultsStore("demo")
+    t = tbl_comparison(frame(), "status", GROUPS, store, "t5", "tbl-x", "x", outcome_column="response",
+                       outcomes=["PR", {"label": "CR or better", "codes": ["CR", "sCR"], "key": "cr"},
+                                 {"label": "Any", "codes": ["CR", "PR", "MR", "SD", "PD"], "key": "any"},
+                                 {"label": "Stringent CR", "codes": ["sCR"], "key": "scr"}],
+                       test=["any", "scr"])
+    assert store["t5.scr.test"].raw == "not tested (no patient had this outcome)"
+    assert store["t5.any.test"].raw == "not tested (every patient had this outcome)"
+    assert set(t.footnotes) == {"Not tested: no patient had this outcome.",
+                                "Not tested: every patient had this outcome."}
