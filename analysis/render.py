@@ -191,7 +191,7 @@ def _html_cmd(qmd: Path, out: Path, shared: Path, others: tuple[str, ...] = ()) 
     themselves on hover and focus (``html.lua``); links to the ``others`` formats of the build."""
     return [pandoc_path(), qmd.name, *_pandoc_common(shared), "--lua-filter", str(shared / "html.lua"),
             "--to", "html5", "--standalone", "--embed-resources", "--css", str(shared / "manuscript.css"),
-            "--include-after-body", str(shared / "html-after.html"),
+            "--include-in-header", str(shared / "html-head.html"),
             "--metadata", "link-citations=true", "--metadata", "other-formats=" + ",".join(others),
             "--section-divs", "--wrap=none", "--shift-heading-level-by=1", "--output", out.name]
 
