@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.errors import StatisticsError
+from analysis.errors import DataValidationError, StatisticsError
 from analysis.results import ResultsStore
 from analysis.stats.survival import (
     CoxResult,
@@ -122,11 +122,15 @@ def tbl_survival(
     time_unit: str = "months",
     inputs: Sequence[str] = (),
     digits: int = 2,
+    strata: Sequence[str] = (),
 ) -> SurvivalSummary:
     """Summarise one time-to-event endpoint by arm.
 
     ``landmarks`` are ``(label, time, header)`` triples, e.g. ``("y3", 36, "3-year")``;
     ``reference`` is the arm the hazard ratios compare against (default: the last arm).
+    ``strata`` (column names, e.g. the randomisation strata) make the log-rank test and the
+    Cox model stratified, as R's ``survdiff``/``coxph`` with ``strata()``; the Kaplan-Meier
+    curves and medians stay per arm. Patients with a stratum missing are refused.
     """
     codes = [a.code for a in arms]
     data = frame[frame[arm_column].isin(codes)]
@@ -134,6 +138,15 @@ def tbl_survival(
     e = data[event].to_numpy(dtype=int)
     g = data[arm_column].astype(str).to_numpy()
     ref = reference or codes[-1]
+    file = inputs[0] if inputs else "data frame"
+    for arm in arms:
+        if not (g == str(arm.code)).any():
+            raise DataValidationError(file, f"no patient is in {arm.name!r}", column=arm_column, value=arm.code,
+                                      expected="at least one row with each arm code declared in study.yaml")
+    if len(e) and not e.any():
+        raise DataValidationError(
+            file, "every record is censored, so survival cannot be estimated or compared", column=event,
+            value=0, expected=f"at least one event (1) in `{event}`")
     bind = CellBinder(store, prefix, table_id, inputs)
     km_test = f"Kaplan-Meier median, Brookmeyer-Crowley CI ({conf_type} scale)"
 
@@ -146,11 +159,19 @@ def tbl_survival(
     fits: dict[str, KMFit] = {}
     for label, when, _ in landmarks:
         bind.cell(["landmark", label, "time"], float(when), "num", digits=0, test="landmark time")
-    test = logrank(t, e, g, levels=codes)
+    strata = [strata] if isinstance(strata, str) else list(strata)
+    s = None
+    if strata:
+        missing = [c for c in strata if c not in data.columns]
+        if missing:
+            raise StatisticsError(f"Invalid `strata`: column(s) {missing} not in the data")
+        s = data[strata[0]] if len(strata) == 1 else data[strata].astype(str).agg(" / ".join, axis=1)
+    stratified = f", stratified by {', '.join(strata)}" if strata else ""
+    test = logrank(t, e, g, levels=codes, strata=s)
     cox, cox_note = None, None
     if len(codes) > 1:
         try:
-            cox = cox_ph(t, e, g, reference=ref, levels=codes)
+            cox = cox_ph(t, e, g, reference=ref, levels=codes, strata=s)
         except StatisticsError as exc:  # e.g. an arm without events: the hazard ratio is infinite
             cox_note = f"Hazard ratio not estimable: {exc}"
     for i, arm in enumerate(arms):
@@ -186,14 +207,17 @@ def tbl_survival(
                 term = cox.term(arm.code)
                 cells["hr"] = bind.cell(
                     ["hr", seg], {"estimate": term.hr, "lower": term.lower, "upper": term.upper}, "ratio_ci",
-                    test="Cox proportional hazards (Efron ties), Wald CI", where=f"{arm.name}/HR",
+                    test=f"Cox proportional hazards (Efron ties){stratified}, Wald CI", where=f"{arm.name}/HR",
                 )
                 bind.cell(["hr_p", seg], term.p, "p", test="Cox proportional hazards, Wald test")
         if i == 0:
-            cells["p"] = bind.cell(["logrank", "p"], test.p, "p", test="log-rank test", where=f"{arm.name}/P")
+            cells["p"] = bind.cell(["logrank", "p"], test.p, "p", test=f"log-rank test{stratified}",
+                                   where=f"{arm.name}/P")
         table.add_row(Row(arm.label, cells))
-    bind.cell(["logrank", "chisq"], test.chisq, "stat", test="log-rank test")
-    bind.cell(["logrank", "df"], test.df, "int", test="log-rank test")
+    bind.cell(["logrank", "chisq"], test.chisq, "stat", test=f"log-rank test{stratified}")
+    bind.cell(["logrank", "df"], test.df, "int", test=f"log-rank test{stratified}")
+    if strata:
+        table.notes.append(f"Log-rank test and hazard ratios stratified by {', '.join(strata)}.")
     if cox_note:
         table.notes.append(cox_note.rstrip(".") + ".")
     return SurvivalSummary(table.validate(), fits, test, cox, tuple(arms), digits=digits, time_unit=time_unit)
