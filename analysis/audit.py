@@ -18,7 +18,7 @@ from analysis.formatting import fmt_number, fmt_p
 from analysis.results import ResultsStore
 from analysis.yamlio import YAMLError, safe_load
 
-__all__ = ["AuditRow", "add_audit", "audit", "load_published"]
+__all__ = ["AuditRow", "add_audit", "audit", "explain", "load_published"]
 
 _NUMBER = re.compile(r"^[<>]?\s*-?\d+(\.\d+)?$")
 
@@ -85,6 +85,50 @@ def _scalar(raw: Any, kind: str, entry: dict[str, Any], printed: str) -> float |
     return None
 
 
+def explain(entry: dict[str, Any], where: str = "published.yaml") -> str | None:
+    """The explanation an entry's ``check:`` computes from the numbers the paper printed.
+
+    ``check`` names one consistency check (:mod:`analysis.consistency`) and its printed
+    inputs, so the reason a printed number cannot be reproduced is computed, not typed:
+
+    * ``{counts: [[12, 28], [8, 32]], stat: '4.588', p: '0.032'}``: the tests of a count table;
+    * ``{chi2: '0.228', df: 1, p: '0.663'}`` or ``{t: '0.930', df: 78, p: '0.355'}``: P from a statistic;
+    * ``{means: [['63.9', '11.4', 40], ['63.3', '10.9', 40]], t: '0.860', p: '0.393'}``: t from means and SDs;
+    * ``{mean: '63.9', sd: '11.4', n: 40, range: [18, 65]}``: an SD against the values' range;
+    * ``{n: 3, of: 6, pct: '50.05'}``: a percentage from its count.
+
+    Returns the check's finding, followed by the entry's ``note`` (context a check cannot
+    give), or just the note when there is no ``check``.
+    """
+    from analysis import consistency as c
+
+    spec, note = entry.get("check"), entry.get("note")
+    if spec is None:
+        return note
+    try:
+        if "counts" in spec:
+            findings = [c.check_counts_test(spec["counts"], spec.get("stat"), spec.get("p"))]
+        elif "chi2" in spec:
+            findings = [c.check_chi2_p(str(spec["chi2"]), int(spec["df"]), str(spec["p"]))]
+        elif "t" in spec and "means" not in spec:
+            findings = [c.check_t_p(str(spec["t"]), float(spec["df"]), str(spec["p"]))]
+        elif "means" in spec:
+            (m1, s1, n1), (m2, s2, n2) = spec["means"]
+            findings = c.check_t_summary(str(m1), str(s1), int(n1), str(m2), str(s2), int(n2),
+                                         spec.get("t"), spec.get("p"))
+        elif "range" in spec:
+            lo, hi = spec["range"]
+            findings = [c.check_sd_range(str(spec["mean"]), str(spec["sd"]), float(lo), float(hi), spec.get("n"))]
+        elif "pct" in spec:
+            findings = [c.check_pct(int(spec["n"]), int(spec["of"]), str(spec["pct"]))]
+        else:
+            raise KeyError("one of counts, chi2, t, means, range, pct")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: entry {entry.get('key', '?')!r}: bad `check` {spec!r} ({exc})") from None
+    computed = "Recomputed from the printed numbers: " + "; ".join(f.message for f in findings) + "."
+    return f"{computed} {note}" if note else computed
+
+
 def audit(store: ResultsStore, published: dict[str, Any]) -> list[AuditRow]:
     """Compare every printed number of ``published`` with the store, at printed precision."""
     rows = []
@@ -92,7 +136,7 @@ def audit(store: ResultsStore, published: dict[str, Any]) -> list[AuditRow]:
         key, where = entry["key"], entry["where"]
         printed = str(entry["printed"]).strip()
         expected = bool(entry.get("reproducible", True))
-        note = entry.get("note")
+        note = explain(entry)
         if not _NUMBER.match(printed):
             rows.append(AuditRow(key, where, printed, None, "not a number", expected, note))
             continue
@@ -116,9 +160,12 @@ def audit(store: ResultsStore, published: dict[str, Any]) -> list[AuditRow]:
     return rows
 
 
-def add_audit(store: ResultsStore, published: dict[str, Any], source_file: str = "published.yaml") -> None:
+def add_audit(store: ResultsStore, published: dict[str, Any], source_file: str = "published.yaml",
+              alpha: float = 0.05) -> None:
     """Put the audit into the store: counts as values (``audit.*``) and, for every printed
-    number that the data do not reproduce, a row of table ``tbl-audit``."""
+    number that the data do not reproduce, a row of table ``tbl-audit``; the claims of the
+    paper's text (``claims:``) as ``audit.claims.*`` and, for each one the recomputed tests
+    contradict, a row of table ``tbl-claims``."""
     from analysis.tables.model import Cell, Column, Row, Table
 
     rows = audit(store, published)
@@ -145,5 +192,26 @@ def add_audit(store: ResultsStore, published: dict[str, Any], source_file: str =
             "computed": Cell(r.computed or "–", "text"),
             "note": Cell(note, "text"),
         }))
+    if table.rows:
+        store.add_table(table.validate())
+    _add_claims(store, published, source_file, alpha)
+
+
+def _add_claims(store: ResultsStore, published: dict[str, Any], source_file: str, alpha: float) -> None:
+    from analysis.claims import check_claims
+    from analysis.tables.model import Cell, Column, Row, Table
+
+    claims = check_claims(store, published, alpha, source_file)
+    if not claims:
+        return
+    src = {"test": "claims of the printed paper against the recomputed tests", "inputs": (source_file,)}
+    store.add("audit.claims.total", len(claims), "int", **src)
+    store.add("audit.claims.contradicted", sum(c.contradicted for c in claims), "int", **src)
+    table = Table("tbl-claims", "Claims of the original report that the recomputed tests contradict",
+                  stub_header="Claim", columns=[Column("where", "Where", align="left"),
+                                                Column("finding", "What the data give", align="left")])
+    for c in claims:
+        if c.contradicted:
+            table.add_row(Row(c.claim, {"where": Cell(c.where, "text"), "finding": Cell(c.finding, "text")}))
     if table.rows:
         store.add_table(table.validate())

@@ -1,20 +1,23 @@
 """Command line: ``python -m analysis {list,lint,analyse,render,build,synthesize}``.
 
-Exit status is 0 only on success: 1 for an error in the data, templates or rendering
-(printed as one clear message, no traceback), 2 for a usage error.
+Exit status is 0 only on success: 1 for an error in the data, settings, templates,
+rendering or environment (printed as one clear message, no traceback), 2 for a usage
+error. Anything unexpected is printed as one line too, with a hint to rerun with
+``--debug``, which shows the full traceback of any error.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
 from analysis.errors import AnalysisError
 from analysis.render import ENGINES, FORMAT_ALIASES, FORMATS, normalise_formats
 
-__all__ = ["main"]
+__all__ = ["MAX_EPOCH", "check_environment", "main"]
 
 
 def _root(args: argparse.Namespace) -> Path:
@@ -275,6 +278,8 @@ def make_parser() -> argparse.ArgumentParser:
         description="Reproducible clinical manuscripts: every number computed from the data.",
     )
     parser.add_argument("--root", default=".", help="project folder (default: current folder)")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error (for bug reports)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func, help_: str, studies: str = "*") -> argparse.ArgumentParser:
@@ -337,14 +342,68 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The largest SOURCE_DATE_EPOCH accepted: 9999-12-31 23:59:59 UTC.
+MAX_EPOCH = 253402300799
+
+
+def check_environment(environ: dict[str, str] | None = None) -> None:
+    """Validate environment settings before anything imports numpy or matplotlib.
+
+    ``SOURCE_DATE_EPOCH`` must be whole seconds since 1970 (0 to :data:`MAX_EPOCH`):
+    matplotlib and pandoc read it too, and crash or misbehave on anything else.
+    """
+    env = os.environ if environ is None else environ
+    raw = env.get("SOURCE_DATE_EPOCH")
+    if raw is None:
+        return
+    text = raw.strip()
+    if not text.isdigit() or not text.isascii() or int(text) > MAX_EPOCH:
+        why = "is negative" if text.startswith("-") and text[1:].isdigit() else (
+            "is too large" if text.isdigit() and text.isascii() else "is not a whole number")
+        shown = raw if len(raw) <= 40 else raw[:37] + "..."
+        raise AnalysisError(
+            f"environment variable SOURCE_DATE_EPOCH={shown!r} {why}; expected whole seconds since "
+            f"1970-01-01 UTC, from 0 to {MAX_EPOCH} (e.g. `git log -1 --format=%ct`), or unset it"
+        )
+
+
+def _unexpected(exc: BaseException) -> str:
+    """One line for an exception that is not ours: what, and the innermost project frame."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    package = Path(__file__).resolve().parent
+    ours = [f for f in frames if Path(f.filename).resolve().is_relative_to(package.parent)]
+    at = ours[-1] if ours else (frames[-1] if frames else None)
+    where = ""
+    if at is not None:
+        path = Path(at.filename).resolve()
+        shown = path.relative_to(package.parent) if path.is_relative_to(package.parent) else path
+        where = f" at {shown}:{at.lineno}"
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"unexpected {type(exc).__name__}{where}" + (f": {text[:200]}" if text else "")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; return the exit status (0 ok, 1 error, 2 usage)."""
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
+        check_environment()
         return args.func(args)
     except AnalysisError as exc:
+        if args.debug:
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # pragma: no cover
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # the last resort: a bug, said in one line
+        if args.debug:
+            raise
+        print(f"error: {_unexpected(exc)}. This is a bug or an unhandled case; rerun with "
+              "`python -m analysis --debug ...` to see the traceback.", file=sys.stderr)
+        return 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -66,22 +67,84 @@ def _scalar_text(v: object) -> str:
     return str(v)
 
 
+#: Largest cell the CSV reader accepts (the standard library's default is 128 KiB).
+MAX_CELL_CHARS = 16 * 1024 * 1024
+_OTHER_SEPARATORS = {";": "`;`", "\t": "tab", "|": "`|`", ",": "comma"}
+
+
+def _decode(path: Path, name: str) -> str:
+    """The file as text; a byte that is not UTF-8 is named by its line, not its offset."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        snippet = data[line_start: exc.start + 8].split(b"\n")[0].decode("utf-8", "backslashreplace")
+        raise DataValidationError(
+            name, f"not UTF-8 text: byte 0x{data[exc.start]:02x} at character {exc.start - line_start + 1} "
+            f"of the line", row=line, value=snippet,
+            expected="UTF-8 text (re-save the file as \"CSV UTF-8\")",
+        ) from None
+
+
 def _read_delimited(path: Path, name: str, sep: str) -> pd.DataFrame:
     """CSV/TSV with the standard library, so a row with too many or too few fields is an
-    error naming its line (pandas would silently turn an extra field into an index)."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.reader(fh, delimiter=sep))
+    error naming its line (pandas would silently turn an extra field into an index).
+
+    The returned frame's ``attrs["lines"]`` holds the file line each record starts on, so
+    messages stay exact when a quoted cell spans lines.
+    """
+    text = _decode(path, name)
+    csv.field_size_limit(MAX_CELL_CHARS)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    start = 1
+    try:
+        for row in reader:
+            rows.append(row)
+            lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        detail = str(exc)
+        if "field larger than field limit" in detail:
+            detail = f"a cell longer than {MAX_CELL_CHARS:,} characters"
+        raise DataValidationError(
+            name, f"cannot be read as CSV: {detail}", row=start, data_row=len(rows),
+            expected="well-formed CSV (quotes closed, cells of reasonable size)",
+        ) from None
     if not rows:
         raise pd.errors.EmptyDataError
     header, body = rows[0], rows[1:]
+    if len(header) == 1 and len(rows) > 1:
+        for char, label in _OTHER_SEPARATORS.items():
+            if char != sep and header[0].count(char) >= 1:
+                raise DataValidationError(
+                    name, f"the header has a single column; the file looks like {label}-separated",
+                    row=1, value=header[0][:80],
+                    expected=f"{'tab' if sep == chr(9) else 'comma'}-separated values",
+                )
     for i, row in enumerate(body):
         if row == []:  # a blank line
-            raise DataValidationError(name, "blank line", row=i + 2, expected="one record per line")
+            raise DataValidationError(name, "blank line", row=lines[i + 1], data_row=i + 1,
+                                      expected="one record per line")
         if len(row) != len(header):
             raise DataValidationError(
-                name, f"row has {len(row)} fields", row=i + 2, expected=f"{len(header)} fields as in the header"
+                name, f"row has {len(row)} fields", row=lines[i + 1], data_row=i + 1,
+                expected=f"{len(header)} fields as in the header",
             )
-    return pd.DataFrame(body, columns=header, dtype=object)
+    columns = list(zip(*body, strict=True)) if body else [() for _ in header]
+    frame = pd.DataFrame({i: _text_column(col) for i, col in enumerate(columns)})
+    frame.columns = [h.strip() for h in header]
+    frame.attrs["lines"] = lines[1:]
+    return frame
+
+
+def _text_column(cells: tuple[str, ...]) -> pd.Series:
+    """Stripped text cells, None for empty ones (vectorised: no Python loop per cell)."""
+    series = pd.Series(cells, dtype=object).str.strip()
+    return series.where(series != "", None)
 
 
 def read_raw(path: Path, display_name: str | None = None) -> pd.DataFrame:
@@ -100,8 +163,8 @@ def read_raw(path: Path, display_name: str | None = None) -> pd.DataFrame:
         raise DataValidationError(name, "file not found")
     try:
         if suffix in (".csv", ".tsv"):
-            frame = _read_delimited(path, name, "\t" if suffix == ".tsv" else ",")
-        elif suffix == ".xlsx":
+            return _read_delimited(path, name, "\t" if suffix == ".tsv" else ",")
+        if suffix == ".xlsx":
             frame = pd.read_excel(path, dtype=object)
         elif suffix == ".sav":
             frame = pd.read_spss(path, convert_categoricals=False)

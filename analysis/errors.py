@@ -18,8 +18,11 @@ class ConfigError(AnalysisError):
 class DataValidationError(AnalysisError):
     """A raw data file does not match its declared schema.
 
-    ``row`` is the 1-based line number in the file as a spreadsheet shows it (the header
-    is line 1), so an author can go straight to the cell.
+    Rows are named one way everywhere: ``line N (data row M)``. ``row`` (alias ``line``) is
+    the 1-based line of the file as a text editor or spreadsheet shows it, the header being
+    line 1; ``data_row`` is the 1-based position among the data records (line - 1 unless a
+    quoted cell spans several lines). ``columns`` names several columns at once (a
+    cross-column check); ``value`` may then be a mapping of column to value.
     """
 
     def __init__(
@@ -32,22 +35,46 @@ class DataValidationError(AnalysisError):
         value: object = None,
         expected: str | None = None,
         more: int = 0,
+        data_row: int | None = None,
+        columns: tuple[str, ...] | list[str] | None = None,
     ) -> None:
         self.file, self.row, self.column = file, row, column
+        self.line = row
+        self.data_row = data_row if data_row is not None or row is None else row - 1
+        self.columns = tuple(columns) if columns else ((column,) if column else ())
         self.value, self.expected, self.more = value, expected, more
+        self.message = message
         where = file
         if row is not None:
-            where += f", row {row}"
-        if column is not None:
+            where += f", {line_label(row, self.data_row)}"
+        if columns:
+            where += ", columns " + ", ".join(f"`{c}`" for c in columns)
+        elif column is not None:
             where += f", column `{column}`"
         text = f"{where}: {message}"
-        if value is not None:
-            text += f": got {value!r}"
+        if isinstance(value, dict):
+            text += ": got " + ", ".join(f"{k} = {_short(v)}" for k, v in value.items())
+        elif value is not None:
+            text += f": got {_short(value)}"
         if expected:
             text += f"; expected {expected}"
         if more:
             text += f" (and {more} more problem{'s' if more > 1 else ''} in this file)"
         super().__init__(text)
+
+
+def _short(value: object, limit: int = 80) -> str:
+    """``repr`` of a bad value, cut to ``limit`` characters (a 1 MB cell stays readable)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 20]}...{text[-8:]} ({len(text):,} characters)"
+
+
+def line_label(line: int, data_row: int | None = None) -> str:
+    """The one way rows are named in messages: ``line 5 (data row 4)``.
+
+    ``line`` counts the header as line 1, as an editor or spreadsheet shows the file.
+    """
+    return f"line {line} (data row {line - 1 if data_row is None else data_row})"
 
 
 class StatisticsError(AnalysisError, ValueError):
@@ -76,3 +103,15 @@ class ChecklistError(AnalysisError):
 
 class RenderError(AnalysisError):
     """pandoc, typst or quarto failed to turn the manuscript source into an output."""
+
+
+class OutputError(AnalysisError):
+    """An output folder cannot be written (read-only, full, a file in the way) or locked."""
+
+
+class ScriptError(AnalysisError):
+    """A study's analysis script raised an unexpected exception.
+
+    The message names the script's file and line and the error; ``--debug`` shows the
+    traceback (kept as ``__cause__``).
+    """

@@ -18,12 +18,14 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from analysis.errors import AnalysisError, ConfigError, ResultsError
-from analysis.outputs import staged_dir, write_text_atomic
+from analysis.errors import AnalysisError, ConfigError, RenderError, ResultsError, ScriptError
+from analysis.outputs import output_errors, recover, staged_dir, study_lock, write_text_atomic
 from analysis.provenance import provenance
 from analysis.render import FORMATS, RenderOptions, normalise_formats, output_name, render
 from analysis.results import ResultsStore
@@ -159,10 +161,62 @@ def _load_script(study: Study) -> Any:
         raise
 
 
+def _script_path(study: Study) -> Path:
+    script = study.config.get("script")
+    if isinstance(script, str) and script:
+        return study.root.parent.parent / script
+    return Path(__file__).resolve().parent / "studies" / f"{study.id}.py"
+
+
+def _script_error(study: Study, exc: Exception) -> ScriptError:
+    """One line for an exception a study script raised: ``script.py:42: what went wrong``."""
+    script = _script_path(study).resolve()
+    project = study.root.parent.parent.resolve()
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if Path(f.filename).resolve() == script]
+    inner = [f for f in frames if Path(f.filename).resolve().is_relative_to(project)
+             or Path(f.filename).resolve().is_relative_to(Path(__file__).resolve().parent)]
+    at = ours[-1] if ours else (inner[-1] if inner else (frames[-1] if frames else None))
+
+    def show(path: str) -> str:
+        resolved = Path(path).resolve()
+        for base in (project, Path(__file__).resolve().parents[1]):
+            if resolved.is_relative_to(base):
+                return str(resolved.relative_to(base))
+        return path
+
+    where = f"{show(at.filename)}:{at.lineno}" if at else show(str(script))
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f"{show(exc.filename)}:{exc.lineno}"
+    if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str):
+        key = exc.args[0]
+        holders = [f"data/{study.id}/{study.files[n]}" for n, f in study.frames.items() if key in f.columns]
+        if not holders:
+            listing = "; ".join(f"data/{study.id}/{study.files[n]} has {', '.join(map(str, f.columns))}"
+                                for n, f in study.frames.items())
+            what = f"column or key {key!r} not found ({listing})" if listing else f"key {key!r} not found"
+        else:
+            what = f"KeyError {key!r}"
+    else:
+        what = f"{type(exc).__name__}: {exc}"
+    if inner and at is not None and inner[-1] is not at:
+        what += f" (raised in {show(inner[-1].filename)}:{inner[-1].lineno})"
+    return ScriptError(f"{where}: {what}")
+
+
 def run_analysis(study: Study) -> ResultsStore:
-    """Run the study's analysis script and add its protocol facts and input hashes."""
-    module = _load_script(study)
-    store = module.analyse(study)
+    """Run the study's analysis script and add its protocol facts and input hashes.
+
+    An exception the script raises that is not one of ours becomes a :class:`ScriptError`
+    naming the script's file and line (the traceback is kept for ``--debug``).
+    """
+    try:
+        module = _load_script(study)
+        store = module.analyse(study)
+    except AnalysisError:
+        raise
+    except Exception as exc:
+        raise _script_error(study, exc) from exc
     if not isinstance(store, ResultsStore):
         raise ResultsError(f"analysis/studies/{study.id}.py: analyse() must return a ResultsStore")
     _protocol_values(store, study.protocol)
@@ -178,10 +232,21 @@ def run_analysis(study: Study) -> ResultsStore:
         from analysis.audit import add_audit, load_published
         from analysis.dataio import sha256_file
 
-        add_audit(store, load_published(published))
+        alpha = float((study.config.get("statistics") or {}).get("alpha", 0.05))
+        add_audit(store, load_published(published), alpha=alpha)
         store.inputs["published.yaml"] = sha256_file(published)
     bind_table_sources(store)
     return store
+
+
+@contextmanager
+def _exclusive(root: Path, study_id: str, say: Callable[[str], None]) -> Iterator[None]:
+    """Hold the study's build lock and clean up after a build that was killed."""
+    with study_lock(root, study_id):
+        with output_errors(root, f"the outputs of {study_id}"):
+            for folder in (root / "build" / study_id, root / "report" / study_id):
+                recover(folder, say)
+        yield
 
 
 def analyse(
@@ -196,8 +261,16 @@ def analyse(
 
     ``out`` writes into another folder; ``figure_files`` saves only those of each figure's
     files (e.g. ``("svg",)``, all the HTML needs); the preview uses both to stay quick.
+    The study's build lock is held throughout (see :func:`analysis.outputs.study_lock`).
     """
     say = progress or (lambda _msg: None)
+    with _exclusive(root, study_id, say):
+        return _analyse(root, study_id, say, out, figure_files)
+
+
+def _analyse(
+    root: Path, study_id: str, say: Callable[[str], None], out: Path | None, figure_files: tuple[str, ...] | None,
+) -> Path:
     say("loading and validating data")
     study = load_study(root, study_id)
     say(f"validated {sum(len(f) for f in study.frames.values())} rows in {len(study.frames)} file(s)")
@@ -205,7 +278,7 @@ def analyse(
     store = run_analysis(study)
     say(f"computed {len(store.values)} values, {len(store.tables)} tables, {len(store.figures)} figures")
     final = out if out is not None else root / "build" / study_id
-    with staged_dir(final) as stage:
+    with output_errors(root, _shown(final, root)), staged_dir(final) as stage:
         _save_figures(store, stage / "figures", figure_files)
         (stage / "results.json").write_text(store.to_json(), encoding="utf-8")
     say(f"wrote {_shown(final, root)}/results.json")
@@ -274,12 +347,23 @@ def render_study(
 
     ``out`` writes the report into another folder instead, ``cache`` reads the analysis from
     another folder than ``build/<study>/`` (the preview keeps its own of both).
+
+    Each renderer's output must exist and not be empty, or nothing is swapped in. Formats
+    not asked for (``--formats html``) are carried over from the previous report.
     """
+    say = progress or (lambda _msg: None)
+    with _exclusive(root, study_id, say):
+        return _render_study(root, study_id, engine, formats, say, out, cache)
+
+
+def _render_study(
+    root: Path, study_id: str, engine: str, formats: tuple[str, ...], say: Callable[[str], None],
+    out: Path | None, cache: Path | None,
+) -> Path:
     from analysis.checklist import Manuscript, check_checklist, check_word_limits, count_words
     from analysis.frontmatter import front_matter_yaml, load_front_matter
     from analysis.templating import render_manuscript
 
-    say = progress or (lambda _msg: None)
     formats = normalise_formats(formats)
     config = load_config(root, study_id)
     cache = cache if cache is not None else root / "build" / study_id
@@ -318,7 +402,8 @@ def render_study(
     check_trail(store, text)
     shared = root / "templates" / "_shared"
     final = out if out is not None else root / "report" / study_id
-    with staged_dir(final) as stage:
+    with output_errors(root, _shown(final, root)), \
+            staged_dir(final, keep=lambda stage: _keep_previous(final, stage, say)) as stage:
         if (cache / "figures").is_dir():
             shutil.copytree(cache / "figures", stage / "figures")
         shutil.copy2(results_file, stage / "results.json")
@@ -327,7 +412,9 @@ def render_study(
             own = root / "templates" / study_id / name
             shutil.copy2(own if own.exists() else shared / name, stage / name)
         write_text_atomic(stage / "manuscript.qmd", text)
-        render(stage / "manuscript.qmd", shared, formats, engine, prov["epoch"], say, _render_options(config))
+        written = render(stage / "manuscript.qmd", shared, formats, engine, prov["epoch"], say,
+                         _render_options(config))
+        _check_outputs(written)
         if "html" in formats:
             check_spans(stage / "manuscript.html", store)
         typ = stage / "manuscript.typ"
@@ -335,6 +422,32 @@ def render_study(
             typ.unlink()
     say(f"wrote {', '.join(f'{_shown(final, root)}/{output_name(f)}' for f in formats)}")
     return final
+
+
+def _check_outputs(written: list[Path]) -> None:
+    """A renderer that exits 0 but writes nothing must not cost the previous report."""
+    for out in written:
+        if not out.is_file() or out.stat().st_size == 0:
+            state = "an empty file" if out.is_file() else "no file"
+            raise RenderError(f"the {out.suffix.lstrip('.').upper()} renderer finished but left {state} "
+                              f"{out.name}; the previous report is unchanged")
+
+
+def _keep_previous(final: Path, stage: Path, say: Callable[[str], None]) -> None:
+    """Carry over the previous report's formats this build did not render."""
+    if not final.is_dir():
+        return
+    kept = [old for old in sorted(final.glob("manuscript.*"))
+            if old.is_file() and not (stage / old.name).exists()]
+    if not kept:
+        return
+    for old in kept:
+        shutil.copy2(old, stage / old.name)
+    old_results, new_results = final / "results.json", stage / "results.json"
+    same = old_results.is_file() and new_results.is_file() and old_results.read_bytes() == new_results.read_bytes()
+    names = ", ".join(k.name for k in kept)
+    say(f"kept {names} from the previous build (not re-rendered; " + (
+        "same results)" if same else "rendered from EARLIER results: render every format to update them)"))
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -352,6 +465,8 @@ def build(
     formats: tuple[str, ...] = FORMATS,
     progress: Callable[[str], None] | None = None,
 ) -> Path:
-    """Both stages. The report changes only if every step succeeds."""
-    analyse(root, study_id, progress)
-    return render_study(root, study_id, engine, formats, progress)
+    """Both stages, under one hold of the study's lock. The report changes only if every
+    step succeeds."""
+    with study_lock(root, study_id):
+        analyse(root, study_id, progress)
+        return render_study(root, study_id, engine, formats, progress)

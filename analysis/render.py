@@ -51,7 +51,7 @@ SUFFIXES = {"html": ".html", "pdf": ".pdf", "docx": ".docx", "jats": ".xml"}
 # raw TeX: a string that slipped through escaping still cannot become live markup.
 _READER = ("markdown-raw_html-raw_attribute-raw_tex"
            "+fenced_divs+bracketed_spans+grid_tables+pipe_tables+yaml_metadata_block+implicit_figures")
-#: Lua filter run first by every pandoc call: refuses unsafe link and image targets.
+#: Lua filter run last by every pandoc call (after citeproc): refuses unsafe link and image targets.
 SAFE_LINKS_FILTER = "safe-links.lua"
 
 
@@ -137,19 +137,29 @@ def typst_version() -> str:
     return str(found)
 
 
-@functools.cache
-def quarto_version() -> str:
-    """``quarto --version`` of the quarto executable on PATH (the ``quarto`` engine)."""
+def _quarto_output(*args: str) -> str:
     exe = shutil.which("quarto")
     if exe is None:
         raise RenderError("no `quarto` executable on PATH")
     try:
-        proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+        proc = subprocess.run([exe, *args], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise RenderError(f"cannot run {exe} --version: {exc}") from None
+        raise RenderError(f"cannot run {exe} {' '.join(args)}: {exc}") from None
     if proc.returncode != 0 or not proc.stdout.strip():
-        raise RenderError(f"{exe} --version gave no version (exit {proc.returncode})")
+        raise RenderError(f"{exe} {' '.join(args)} gave no version (exit {proc.returncode})")
     return proc.stdout.strip().splitlines()[0]
+
+
+@functools.cache
+def quarto_version(tool: str | None = None) -> str:
+    """``quarto --version`` of the quarto executable on PATH (the ``quarto`` engine), or with
+    ``tool`` (``"pandoc"``, ``"typst"``) the version of that renderer bundled with Quarto, as
+    ``quarto pandoc --version`` / ``quarto typst --version`` report it."""
+    if tool is None:
+        return _quarto_output("--version")
+    first = _quarto_output(tool, "--version").split()
+    # "pandoc 3.2", "typst 0.11.0 (2bf9f95d)": the version is the word after the name
+    return first[1] if len(first) > 1 and first[0].lower() == tool else " ".join(first)
 
 
 class _Job:
@@ -176,12 +186,14 @@ class _Job:
 
 
 def _pandoc_common(shared: Path, *filters: str) -> list[str]:
-    """Reader, filters (the link check first, then cross-references, then ``filters``),
-    citations; resources (figures) are read only from the staging folder, the working directory."""
+    """Reader, filters (cross-references, authors, then ``filters``), citations, and last the
+    link check, so that it sees every link and image, those citeproc builds from the
+    bibliography included. Resources (figures) are read only from the staging folder, the
+    working directory."""
     args = ["--from", _READER]
-    for name in (SAFE_LINKS_FILTER, "crossref.lua", "authors.lua", *filters):
+    for name in ("crossref.lua", "authors.lua", *filters):
         args += ["--lua-filter", str(shared / name)]
-    return [*args, "--citeproc", "--resource-path", "."]
+    return [*args, "--citeproc", "--lua-filter", str(shared / SAFE_LINKS_FILTER), "--resource-path", "."]
 
 
 def _html_cmd(qmd: Path, out: Path, shared: Path) -> list[str]:

@@ -18,16 +18,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from analysis.errors import ConfigError, DataValidationError
+from analysis.errors import ConfigError, DataValidationError, line_label
 
 __all__ = ["TYPES", "ColumnSpec", "DatasetSpec", "check_references", "validate_frame"]
 
 TYPES = ("string", "integer", "number", "category", "date", "boolean")
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n"}
-_INT = re.compile(r"^[+-]?\d+$")
 
 
 @dataclass(frozen=True)
@@ -46,26 +46,28 @@ class ColumnSpec:
     description: str | None = None
 
     @classmethod
-    def from_mapping(cls, data: dict[str, Any], where: str) -> ColumnSpec:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"{where}: unknown column setting(s) {unknown}; expected some of {sorted(known)}")
-        if "name" not in data:
-            raise ConfigError(f"{where}: a column has no `name`")
-        if data.get("type") not in TYPES:
-            raise ConfigError(
-                f"{where}, column `{data['name']}`: invalid `type` {data.get('type')!r}. Must be one of: {TYPES}"
-            )
+    def from_mapping(cls, data: dict[str, Any], where: str, path: str = "columns[]") -> ColumnSpec:
+        """A column from its study.yaml mapping, every setting checked against
+        :data:`analysis.settings.SETTINGS` (``path`` names it in messages)."""
+        from analysis.settings import check_mapping
+
+        name = data.get("name") if isinstance(data, dict) else None
+        if isinstance(data, dict) and "name" not in data:
+            raise ConfigError(f"{where}: a column has no `name` (`{path}`)")
+        check_mapping(data, "data.<name>.columns[]", f"{path}", where)
         if data["type"] == "category" and not data.get("allowed"):
-            raise ConfigError(f"{where}, column `{data['name']}`: a category needs `allowed` values")
+            raise ConfigError(f"{where}, column `{name}`: a category needs `allowed` values")
         values = dict(data)
         values.setdefault("label", data["name"])
         if values.get("allowed") is not None:
             values["allowed"] = tuple(values["allowed"])
         for bound in ("min", "max"):
-            if isinstance(values.get(bound), dt.date):
-                values[bound] = values[bound].isoformat()
+            value = values.get(bound)
+            if value is None:
+                continue
+            if isinstance(value, dt.date):
+                value = values[bound] = value.isoformat()
+            _check_bound(value, data["type"], f"{where}: `{path}.{bound}` of column `{name}`")
         return cls(**values)
 
     def describe(self) -> str:
@@ -99,78 +101,124 @@ class DatasetSpec:
     primary_key: str | None = None
     unique: tuple[str, ...] = ()
     references: dict[str, str] = field(default_factory=dict)
+    checks: tuple[Any, ...] = ()
 
     @classmethod
     def from_mapping(cls, name: str, data: dict[str, Any], where: str) -> DatasetSpec:
+        """A dataset from its study.yaml mapping, settings and checks vetted."""
+        from analysis.checks import parse_check
+        from analysis.settings import check_mapping
+
+        path = f"data.{name}"
         if not isinstance(data, dict) or "file" not in data or "columns" not in data:
-            raise ConfigError(f"{where}: dataset `{name}` needs `file` and `columns`")
-        cols = tuple(ColumnSpec.from_mapping(c, f"{where}, dataset `{name}`") for c in data["columns"])
+            raise ConfigError(f"{where}, dataset `{name}`: `{path}` needs `file` and `columns`")
+        check_mapping(data, "data.<name>", path, where)
+        cols = tuple(ColumnSpec.from_mapping(c, f"{where}, dataset `{name}`", f"{path}.columns[{i}]")
+                     for i, c in enumerate(data["columns"]))
         names = [c.name for c in cols]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ConfigError(f"{where}, dataset `{name}`: column(s) declared twice: {dupes}")
-        for key in [data.get("primary_key"), *data.get("unique", []), *data.get("references", {})]:
+        for key in [data.get("primary_key"), *(data.get("unique") or []), *(data.get("references") or {})]:
             if key is not None and key not in names:
                 raise ConfigError(f"{where}, dataset `{name}`: `{key}` is not a declared column")
+        checks = tuple(parse_check(text, names, f"{where}: `{path}.checks[{i}]`")
+                       for i, text in enumerate(data.get("checks") or []))
         return cls(
             name=name,
             file=data["file"],
             columns=cols,
             description=data.get("description"),
             primary_key=data.get("primary_key"),
-            unique=tuple(data.get("unique", ())),
-            references=dict(data.get("references", {})),
+            unique=tuple(data.get("unique") or ()),
+            references=dict(data.get("references") or {}),
+            checks=checks,
         )
 
     def column(self, name: str) -> ColumnSpec:
+        """The declared column called ``name`` (KeyError if there is none)."""
         for c in self.columns:
             if c.name == name:
                 return c
         raise KeyError(name)
 
 
-def _convert(raw: str, spec: ColumnSpec) -> Any:
-    """Convert one non-empty text cell; raise ValueError when it is not valid."""
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+
+
+def _check_bound(value: Any, kind: str, where: str) -> None:
+    """``min``/``max`` must be of the column's kind: a number, or a date for a date column."""
+    if kind in ("integer", "number"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: got {value!r}; expected a number (the column is of type {kind})")
+    elif kind == "date":
+        if not (isinstance(value, str) and re.fullmatch(_ISO_DATE, value)):
+            raise ConfigError(f"{where}: got {value!r}; expected a date YYYY-MM-DD (the column is a date)")
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(f"{where}: got {value!r}, not a calendar date; expected YYYY-MM-DD") from None
+    else:
+        raise ConfigError(f"{where}: got {value!r}; `min`/`max` apply to integer, number and date columns, "
+                          f"not to a {kind} column")
+_INT_TEXT = r"[+-]?\d{1,18}(?:\.0+)?"  # 18 digits always fit an int64
+
+
+def _convert_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, np.ndarray]:
+    """Convert a column of non-empty text cells at once (no Python loop per cell).
+
+    Returns the typed column (missing where the cell is empty or invalid) and a boolean
+    array marking the invalid cells.
+    """
+    present = raw.notna().to_numpy()
+    text = raw.where(raw.notna(), "")  # str methods on a column without None
     if spec.type == "string":
-        value: Any = raw
+        typed, ok = raw.astype(object), np.ones(len(raw), dtype=bool)
     elif spec.type == "integer":
-        if not _INT.match(raw):
-            if re.match(r"^[+-]?\d+\.0+$", raw):
-                raw = raw.split(".")[0]
-            else:
-                raise ValueError
-        value = int(raw)
+        ok = text.str.fullmatch(_INT_TEXT).to_numpy(dtype=bool)
+        digits = text.where(ok, None).str.replace(r"\.0+$", "", regex=True)
+        typed = pd.to_numeric(digits, errors="coerce").astype("Int64")
     elif spec.type == "number":
-        value = float(raw)
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError
+        values = pd.to_numeric(text.where(present, None), errors="coerce").astype("float64")
+        ok = np.isfinite(values.to_numpy())
+        typed = values.where(ok)
     elif spec.type == "category":
         allowed = {str(a): a for a in spec.allowed or ()}
-        if raw not in allowed:
-            raise ValueError
-        value = allowed[raw]
+        ok = text.isin(list(allowed)).to_numpy(dtype=bool)
+        typed = text.map(allowed).where(ok, None).astype(object)
     elif spec.type == "date":
-        value = dt.date.fromisoformat(raw)
+        shaped = text.str.fullmatch(_ISO_DATE).to_numpy(dtype=bool)
+        parsed = pd.to_datetime(text.where(shaped, None), format="%Y-%m-%d", errors="coerce")
+        lo, hi = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
+        ok = (parsed.notna() & (parsed >= lo) & (parsed <= hi)).to_numpy(dtype=bool)
+        typed = parsed.where(ok).astype("datetime64[ns]")
     else:  # boolean
-        low = raw.lower()
-        if low not in _TRUE | _FALSE:
-            raise ValueError
-        value = low in _TRUE
-    return value
+        low = text.str.lower()
+        ok = low.isin(list(_TRUE | _FALSE)).to_numpy(dtype=bool)
+        typed = low.isin(list(_TRUE)).astype("boolean").where(ok & present)
+    ok = ok & present
+    if spec.type in ("integer", "number") and spec.allowed is not None:
+        ok &= typed.isin(list(spec.allowed)).fillna(False).to_numpy(dtype=bool)
+    for bound, op in ((spec.min, "ge"), (spec.max, "le")):
+        if bound is None:
+            continue
+        limit = pd.Timestamp(str(bound)) if spec.type == "date" else bound
+        within = getattr(typed, op)(limit)
+        ok &= within.fillna(False).to_numpy(dtype=bool) if hasattr(within, "fillna") else within
+    if spec.pattern:
+        ok &= text.str.fullmatch(spec.pattern).fillna(False).to_numpy(dtype=bool)
+    bad = present & ~ok
+    if spec.type == "string":
+        return typed, bad
+    return typed.where(~pd.Series(bad, index=typed.index)), bad
 
 
-def _check_bounds(value: Any, spec: ColumnSpec) -> bool:
-    if spec.type in ("integer", "number") and spec.allowed is not None and value not in spec.allowed:
-        return False
-    lo, hi = spec.min, spec.max
-    if spec.type == "date":
-        lo = dt.date.fromisoformat(str(lo)) if lo is not None else None
-        hi = dt.date.fromisoformat(str(hi)) if hi is not None else None
-    if lo is not None and value < lo:
-        return False
-    if hi is not None and value > hi:
-        return False
-    return not (spec.pattern and not re.fullmatch(spec.pattern, str(value)))
+def row_lines(frame: pd.DataFrame) -> np.ndarray:
+    """The file line of each data row: from the reader when it knows (CSV), else header + i."""
+    lines = frame.attrs.get("lines")
+    if lines is not None and len(lines) == len(frame):
+        return np.asarray(lines, dtype=np.int64)
+    return np.arange(2, len(frame) + 2, dtype=np.int64)
 
 
 def validate_frame(frame: pd.DataFrame, spec: DatasetSpec, file_label: str) -> pd.DataFrame:
@@ -178,7 +226,9 @@ def validate_frame(frame: pd.DataFrame, spec: DatasetSpec, file_label: str) -> p
 
     Returns a new frame with the declared columns in declared order: integers as ``Int64``,
     numbers as ``float64``, dates as ``datetime64``, categories and strings as objects,
-    booleans as ``boolean``. Raises :class:`DataValidationError` at the first problem.
+    booleans as ``boolean``. Raises :class:`DataValidationError` at the first problem in
+    file order (line, then column), counting the others. Each column is checked as a
+    whole with pandas, so a million rows cost a handful of vector operations.
     """
     declared = [c.name for c in spec.columns]
     missing = [c for c in declared if c not in frame.columns]
@@ -196,61 +246,54 @@ def validate_frame(frame: pd.DataFrame, spec: DatasetSpec, file_label: str) -> p
     if len(frame) == 0:
         raise DataValidationError(file_label, "file has a header but no data rows")
 
-    # Every problem as (row, column position, message, details); the first in file order is reported.
-    problems: list[tuple[int, int, str, dict[str, Any]]] = []
-    out: dict[str, list[Any]] = {}
-    for pos, spec_col in enumerate(spec.columns):
-        converted: list[Any] = []
-        for i, raw in enumerate(frame[spec_col.name].tolist()):
-            row = i + 2  # header is row 1
-            if raw is None:
-                if not spec_col.nullable:
-                    problems.append((row, pos, "missing value", dict(
-                        column=spec_col.name, expected=spec_col.describe() + " (this column may not be empty)")))
-                converted.append(None)
-                continue
-            try:
-                value = _convert(raw, spec_col)
-                ok = _check_bounds(value, spec_col)
-            except ValueError:
-                ok, value = False, None
-            if not ok:
-                problems.append((row, pos, "invalid value", dict(
-                    column=spec_col.name, value=raw, expected=spec_col.describe())))
-            converted.append(value)
-        out[spec_col.name] = converted
+    lines = row_lines(frame)
+    n = len(frame)
+    # problems[i, j]: row i has a problem in column j (the last column: a duplicate key).
+    problems = np.zeros((n, len(spec.columns) + 1), dtype=bool)
+    missing_cells = np.zeros_like(problems)
+    typed = pd.DataFrame(index=range(n))
+    for pos, col in enumerate(spec.columns):
+        raw = frame[col.name].reset_index(drop=True)
+        values, bad = _convert_column(raw, col)
+        empty = raw.isna().to_numpy()
+        if not col.nullable:
+            missing_cells[:, pos] = empty
+        problems[:, pos] = bad | missing_cells[:, pos]
+        typed[col.name] = values.reset_index(drop=True)
 
+    duplicates: dict[int, tuple[list[str], int]] = {}
     for cols in ([spec.primary_key] if spec.primary_key else [], list(spec.unique)):
         if not cols:
             continue
-        what = "identifier" if len(cols) == 1 else "combination of " + ", ".join(f"`{c}`" for c in cols)
-        seen: dict[tuple, int] = {}
-        for i, key in enumerate(zip(*(out[c] for c in cols), strict=True)):
-            if None in key:
-                continue
-            if key in seen:
-                problems.append((i + 2, len(spec.columns), f"duplicate {what}", dict(
-                    column=cols[0], value=key[0] if len(key) == 1 else key,
-                    expected=f"unique values (first seen on row {seen[key]})")))
-            else:
-                seen[key] = i + 2
-    if problems:
-        row, _, message, kw = min(problems, key=lambda p: (p[0], p[1]))
-        raise DataValidationError(file_label, message, row=row, more=len(problems) - 1, **kw)
+        keys = typed[cols]
+        complete = keys.notna().all(axis=1).to_numpy()
+        dup = keys.duplicated(keep="first").to_numpy() & complete
+        if dup.any():
+            first = pd.Series(np.arange(n)).groupby([keys[c] for c in cols], dropna=True).transform("first")
+            for i in np.flatnonzero(dup)[:1]:
+                duplicates.setdefault(int(i), (cols, int(first[i])))
+            problems[:, -1] |= dup
 
-    typed = pd.DataFrame(index=range(len(frame)))
-    for spec_col in spec.columns:
-        vals = out[spec_col.name]
-        if spec_col.type == "integer":
-            typed[spec_col.name] = pd.array(vals, dtype="Int64")
-        elif spec_col.type == "number":
-            typed[spec_col.name] = pd.array([float("nan") if v is None else v for v in vals], dtype="float64")
-        elif spec_col.type == "date":
-            typed[spec_col.name] = pd.to_datetime(pd.Series(vals, dtype=object))
-        elif spec_col.type == "boolean":
-            typed[spec_col.name] = pd.array(vals, dtype="boolean")
-        else:
-            typed[spec_col.name] = pd.Series(vals, dtype=object)
+    total = int(problems.sum())
+    if total:
+        row, pos = divmod(int(np.argmax(problems.ravel())), problems.shape[1])
+        line, more = int(lines[row]), total - 1
+        if pos == len(spec.columns):
+            cols, first = duplicates[row]
+            what = "identifier" if len(cols) == 1 else "combination of " + ", ".join(f"`{c}`" for c in cols)
+            value = frame[cols[0]].iloc[row] if len(cols) == 1 else tuple(frame[c].iloc[row] for c in cols)
+            raise DataValidationError(
+                file_label, f"duplicate {what}", row=line, data_row=row + 1, column=cols[0], value=value,
+                expected=f"unique values (first seen on {line_label(int(lines[first]), first + 1)})", more=more)
+        col = spec.columns[pos]
+        if missing_cells[row, pos]:
+            raise DataValidationError(
+                file_label, "missing value", row=line, data_row=row + 1, column=col.name, more=more,
+                expected=col.describe() + " (this column may not be empty)")
+        raise DataValidationError(
+            file_label, "invalid value", row=line, data_row=row + 1, column=col.name,
+            value=frame[col.name].iloc[row], expected=col.describe(), more=more)
+    typed.attrs["lines"] = lines
     return typed
 
 
@@ -263,10 +306,13 @@ def check_references(
             tname, _, tcol = target.partition(".")
             if tname not in frames or tcol not in frames[tname].columns:
                 raise ConfigError(f"study.yaml, dataset `{name}`: reference target `{target}` does not exist")
-            known = set(frames[tname][tcol].dropna())
-            for i, value in enumerate(frames[name][column]):
-                if value is not None and value not in known:
-                    raise DataValidationError(
-                        labels[name], "unknown reference", row=i + 2, column=column, value=value,
-                        expected=f"a value of `{tcol}` in {labels[tname]}",
-                    )
+            values = frames[name][column]
+            unknown = (values.notna() & ~values.isin(frames[tname][tcol].dropna())).to_numpy()
+            if unknown.any():
+                i = int(np.argmax(unknown))
+                lines = row_lines(frames[name])
+                raise DataValidationError(
+                    labels[name], "unknown reference", row=int(lines[i]), data_row=i + 1, column=column,
+                    value=values.iloc[i], expected=f"a value of `{tcol}` in {labels[tname]}",
+                    more=int(unknown.sum()) - 1,
+                )

@@ -79,11 +79,14 @@ def load_config(root: Path, study_id: str) -> dict[str, Any]:
         config = safe_load(path.read_text(encoding="utf-8"))
     except YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: not UTF-8 text at line {line}; expected a UTF-8 file") from None
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    for required in ("id", "title", "data"):
-        if required not in config:
-            raise ConfigError(f"{path}: missing required key `{required}`")
+    from analysis.settings import validate_config
+
+    validate_config(config, f"data/{study_id}/{STUDY_FILE}")
     if config["id"] != study_id:
         raise ConfigError(f"{path}: `id` is {config['id']!r} but the folder is {study_id!r}; they must match")
     return config
@@ -91,6 +94,7 @@ def load_config(root: Path, study_id: str) -> dict[str, Any]:
 
 def load_study(root: Path, study_id: str) -> Study:
     """Load a study's settings and validate every dataset against its data dictionary."""
+    from analysis.checks import run_checks
     from analysis.dataio import read_raw, sha256_file
     from analysis.errors import ConfigError
     from analysis.schema import DatasetSpec, check_references, validate_frame
@@ -103,7 +107,7 @@ def load_study(root: Path, study_id: str) -> Study:
             raise ConfigError(f"{where}: arm {i + 1} needs `code` and `label`")
         arms.append(Arm(str(arm["code"]), arm["label"], arm.get("short")))
     try:
-        style = Style.from_mapping(config.get("style"))
+        style = Style.from_mapping(config.get("style") or {})
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     specs = {name: DatasetSpec.from_mapping(name, spec, where) for name, spec in config["data"].items()}
@@ -118,6 +122,8 @@ def load_study(root: Path, study_id: str) -> Study:
         study.files[name] = spec.file
         study.inputs[spec.file] = sha256_file(path)
     check_references(study.frames, specs, labels)
+    for name, spec in specs.items():
+        run_checks(study.frames[name], spec.checks, labels[name], study.protocol, f"{where}, dataset `{name}`")
     study.inputs[STUDY_FILE] = sha256_file(study.root / STUDY_FILE)
     study.specs = specs
     return study

@@ -27,7 +27,8 @@ from analysis.formatting import PARTS, Style, fmt_month_year, fmt_p_phrase, form
 from analysis.markup import Markdown, code_span, md_attr, md_escape, yaml_value
 from analysis.results import ResultsStore, Value
 
-__all__ = ["Bound", "Namespace", "check_template_links", "make_environment", "render_manuscript", "to_markdown"]
+__all__ = ["Bound", "Namespace", "check_front_matter", "check_template_links", "make_environment", "render_manuscript",
+           "to_markdown"]
 
 COMMENT_START, COMMENT_END = "{##", "##}"
 
@@ -222,6 +223,50 @@ class KeyUndefined(jinja2.StrictUndefined):
         return msg
 
 
+#: Largest string, list or number of digits a template expression may build.
+MAX_TEMPLATE_SIZE = 1_000_000
+_PADDERS = {"ljust", "rjust", "center", "zfill", "expandtabs"}
+
+
+class LimitedSandbox(SandboxedEnvironment):
+    """The sandbox plus a size limit on arithmetic, so ``'x' * 10**12`` or ``9 ** 9 ** 9``
+    in a template is a template error, not a machine out of memory."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "//", "%", "/", "-"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        """Refuse an operation whose result would exceed :data:`MAX_TEMPLATE_SIZE`."""
+        from jinja2.sandbox import SecurityError
+
+        limit = MAX_TEMPLATE_SIZE
+        sized = (str, bytes, list, tuple)
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(seq, sized) and isinstance(n, int) and len(seq) * max(n, 0) > limit:
+                    raise SecurityError(f"`*` would build {len(seq) * n:,} items; the limit is {limit:,}")
+        if operator == "+" and isinstance(left, sized) and isinstance(right, sized) \
+                and len(left) + len(right) > limit:
+            raise SecurityError(f"`+` would build {len(left) + len(right):,} items; the limit is {limit:,}")
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0 \
+                and abs(left) > 1 and abs(left).bit_length() * right > limit * 4:
+            raise SecurityError(f"`**` would build a number of about {int(abs(left).bit_length() * right * 0.30103):,} "
+                                f"digits; the limit is {limit:,}")
+        try:
+            return super().call_binop(context, operator, left, right)
+        except OverflowError as exc:
+            raise SecurityError(f"`{operator}` overflows ({exc})") from None
+
+    def call(self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """Refuse ``'x'.ljust(10**12)`` and the like (padding beyond the size limit)."""
+        from jinja2.sandbox import SecurityError
+
+        name = getattr(__obj, "__name__", "")
+        padder = name in _PADDERS and isinstance(getattr(__obj, "__self__", None), str)
+        if padder and any(isinstance(a, int) and a > MAX_TEMPLATE_SIZE for a in (*args, *kwargs.values())):
+            raise SecurityError(f"`{name}` beyond {MAX_TEMPLATE_SIZE:,} characters")
+        return super().call(__context, __obj, *args, **kwargs)
+
+
 class _MemoryBytecodeCache(jinja2.BytecodeCache):
     """Compiled templates kept for the life of the process. Jinja keys each entry on the
     template's name and file and checks the source's checksum before using it, so a
@@ -244,7 +289,7 @@ _BYTECODE_CACHE = _MemoryBytecodeCache()
 
 def make_environment(search_path: list[Path]) -> SandboxedEnvironment:
     """The strict, sandboxed environment shared by every study's templates."""
-    env = SandboxedEnvironment(
+    env = LimitedSandbox(
         loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
         undefined=KeyUndefined,
         autoescape=False,
@@ -456,4 +501,30 @@ def render_manuscript(
         loc = f"{where}:{line}" if line else where
         message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
         raise TemplateError(f"{loc}: {message}") from None
+    check_front_matter(text, f"templates/{study_id}/{entry}")
     return text
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+
+
+def check_front_matter(text: str, where: str) -> None:
+    """Fail with :class:`TemplateError` when the rendered YAML front matter does not parse
+    (typically a setting printed there without ``| yaml``) or is not a mapping."""
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        return
+    from analysis.yamlio import YAMLError, safe_load
+
+    try:
+        meta = safe_load(match.group(1))
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" (line {mark.line + 2} of the generated front matter)" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise TemplateError(
+            f"{where}: the YAML front matter it generates is not valid YAML{line}: {problem}; "
+            "print settings there as `{{ value | yaml }}`, which quotes and escapes them"
+        ) from None
+    if meta is not None and not isinstance(meta, dict):
+        raise TemplateError(f"{where}: the YAML front matter it generates is not a mapping of keys to values")

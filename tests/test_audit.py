@@ -81,3 +81,23 @@ def test_whole_number_percentages_with_field_pct():
         {"key": "t.orr.refractory", "printed": 20, "where": "a count of 20 is wrong"},
     ]})
     assert [(r.status, r.computed) for r in rows] == [("match", "20"), ("differs", "1")]
+
+
+def test_explanations_are_computed_from_the_printed_numbers():
+    """A `check:` makes the audit's explanation a computed finding (analysis.consistency), the note
+    only adding context."""
+    from analysis.audit import explain
+    from analysis.errors import ConfigError
+
+    neuro = {"key": "table4.pn.p", "check": {"counts": [[12, 28], [8, 32]], "stat": "4.588", "p": "0.032"},
+             "note": "The printed values are Table 2's CR row."}
+    assert explain(neuro) == (
+        "Recomputed from the printed numbers: counts 12/28; 8/32: no test (Pearson, Yates, Fisher) gives the "
+        "printed χ² 4.588, P 0.032; the counts give Pearson χ² 1.067, P 0.302; Fisher P 0.439. "
+        "The printed values are Table 2's CR row.")
+    age = explain({"key": "t", "check": {"means": [["63.9", "11.4", 40], ["63.3", "10.9", 40]], "t": "0.860"}})
+    assert "t = 0.860 cannot follow from 63.9±11.4 (n=40) vs 63.3±10.9 (n=40)" in age
+    assert "3/6 is 50.00%, not the printed 50.05%" in explain({"key": "x", "check": {"n": 3, "of": 6, "pct": "50.05"}})
+    assert explain({"key": "x", "note": "typed"}) == "typed"
+    with pytest.raises(ConfigError, match="entry 'x': bad `check`"):
+        explain({"key": "x", "check": {"median": "3"}})

@@ -296,96 +296,20 @@ def test_safe_links_pass(tmp_path):
     assert "data:image/svg+xml;base64," in html
 
 
-def test_link_filter_runs_first_in_every_format():
+def test_link_filter_runs_after_citeproc_in_every_format():
     from analysis.render import _pandoc_common
 
     args = _pandoc_common(SHARED, "docx-png.lua")
-    filters = [args[i + 1] for i, a in enumerate(args) if a == "--lua-filter"]
-    assert Path(filters[0]).name == SAFE_LINKS_FILTER
-    assert args[args.index("--resource-path") + 1] == "."
+    assert args.index("--citeproc") < len(args) - 4
+    assert args[-4:] == ["--lua-filter", str(SHARED / SAFE_LINKS_FILTER), "--resource-path", "."]
 
 
-# -- tables --------------------------------------------------------------------------------------
-def hostile_table():
-    from analysis.tables.model import Cell, Column, Row, Table
+def test_setting_printed_unquoted_into_the_front_matter_fails_with_a_hint(tmp_path):
+    from analysis.errors import TemplateError
 
-    t = Table("tbl-x", "Caption <script>alert(1)</script> [c](javascript:x)", stub_header="=cmd|' /C calc'!A0",
-              columns=[Column("a", "![h](/etc/passwd)"), Column("b", "Note", align="left")],
-              notes=["A note with `x`{=html} and P < 0.05"])
-    t.mark("Footnote @kumar2016imwg *x*")
-    t.add_row(Row("=HYPERLINK(\"http://evil\")", {"a": Cell(3, "int"), "b": Cell("+cmd|x", "text")}, marks=["a"]))
-    t.add_row(Row("- bullet [l](/etc/passwd)", {"a": Cell(-1.5, "num", 1), "b": Cell("-1.5", "text")}))
-    return t
-
-
-def test_table_labels_captions_and_notes_are_text_in_the_manuscript():
-    from analysis.tables.render import to_markdown
-
-    doc = pandoc_json(to_markdown(hostile_table()))
-    types: set[str] = set()
-    texts: list[str] = []
-    walk(doc["blocks"], types, texts)
-    markup = types - _TEXT_NODES - {"Table", "Div", "Superscript", "Strong", "AlignDefault", "AlignLeft",
-                                    "AlignRight", "ColWidth", "RowHeadColumns"}
-    assert not markup, markup
-    text = "".join(texts)
-    for piece in ("Caption <script>alert(1)</script> [c](javascript:x)", "![h](/etc/passwd)",
-                  "=HYPERLINK(", "- bullet [l](/etc/passwd)", "`x`{=html} and P < 0.05",
-                  "Footnote @kumar2016imwg *x*"):
-        assert collapse(piece) in collapse(text), piece
-
-
-def test_tidy_csv_cells_cannot_run_as_formulas(tmp_path):
-    import pandas as pd
-
-    from analysis.pipeline import _write_tables
-
-    store = ResultsStore("t")
-    store.add_table(hostile_table())
-    _write_tables(store, tmp_path)
-    frame = pd.read_csv(tmp_path / "tbl-x.csv", dtype=str, keep_default_na=False)
-    assert list(frame["row"]) == ["'=HYPERLINK(\"http://evil\")", "'=HYPERLINK(\"http://evil\")",
-                                  "'- bullet [l](/etc/passwd)", "'- bullet [l](/etc/passwd)"]
-    assert list(frame["raw"]) == ["3", "'+cmd|x", "-1.5", "-1.5"]
-    assert list(frame["text"]) == ["3", "'+cmd|x", "\u22121.5", "-1.5"]
-    for line in (tmp_path / "tbl-x.csv").read_text(encoding="utf-8").splitlines():
-        for cell in line.split(","):
-            assert not cell.lstrip('"').startswith(("=", "@", "+cmd")), line
-
-
-# -- end to end ----------------------------------------------------------------------------------
-@pytest.mark.e2e
-def test_hostile_settings_reach_every_format_as_text_and_embed_no_file(mini_project):
-    from docx import Document
-    from pypdf import PdfReader
-
-    from analysis.pipeline import build
-
-    study = mini_project / "data/mini/study.yaml"
-    text = study.read_text(encoding="utf-8")
-    text = text.replace("title: A minimal two-arm study for pipeline tests",
-                        'title: "Title <script>alert(1)</script> `t`{=html}"')
-    text = text.replace("{code: A, label: Drug A, short: A group}",
-                        '{code: A, label: "![x](/etc/passwd)", short: "<script>alert(1)</script>"}')
-    text = text.replace("  dose_mg: 4\n", '  dose_mg: 4\n  note: "<img src=\\"/etc/passwd\\"> [j](javascript:alert(1))"\n')
-    study.write_text(text, encoding="utf-8")
-    template = mini_project / "templates/mini/manuscript.qmd.j2"
-    body = template.read_text(encoding="utf-8")
-    template.write_text(body.replace("# Results {#sec-results}",
-                                     "Arm label {{ study.arms[0].label }}; note {{ protocol.note }}.\n\n"
-                                     "# Results {#sec-results}"), encoding="utf-8")
-    report = build(mini_project, "mini")
-    html = (report / "manuscript.html").read_text(encoding="utf-8")
-    body = html.split("<body>")[1]
-    assert "<script" not in html.lower()
-    assert "javascript:" not in body.replace("[j](javascript:alert(1))", "")
-    assert body.count("<img") == 1 and 'src="data:image/svg+xml;base64,' in body  # the figure only
-    assert "root:x:0" not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
-    assert "Arm label ![x](/etc/passwd); note" in body
-    assert "&lt;img src=\u201c/etc/passwd\u201d&gt; [j](javascript:alert(1))</span>" in body
-    assert "<title>Title &lt;script&gt;alert(1)&lt;/script&gt; `t`{=html}</title>" in html
-    pdf = " ".join(page.extract_text() for page in PdfReader(report / "manuscript.pdf").pages)
-    assert "<script>alert(1)</script>" in pdf and "![x](/etc/passwd)" in pdf
-    docx = "\n".join(p.text for p in Document(str(report / "manuscript.docx")).paragraphs)
-    assert "<script>alert(1)</script>" in docx and "<img src=\u201c/etc/passwd\u201d> [j](javascript:alert(1))" in docx
+    with pytest.raises(TemplateError, match=r"templates/t/manuscript.qmd.j2: the YAML front matter it generates is "
+                                            r"not valid YAML \(line 2 of the generated front matter\): .*"
+                                            r"print settings there as `\{\{ value \| yaml \}\}`"):
+        render(tmp_path, "---\ntitle: {{ study.title }}\n---\n", study={"title": "Drug: a trial"})
+    assert render(tmp_path, "---\ntitle: {{ study.title | yaml }}\n---\n", study={"title": "Drug: a trial"}) == (
+        '---\ntitle: "Drug: a trial"\n---\n')

@@ -76,7 +76,7 @@ def test_failed_build_leaves_previous_report_untouched(mini_project):
     data = mini_project / "data/mini/patients.csv"
     good = data.read_text()
     data.write_text(good.replace("P05,A,SD,66,5.0", "P05,A,SD,sixty,5.0"))
-    with pytest.raises(DataValidationError, match=r"patients.csv, row 6, column `age`: invalid value: got 'sixty'"):
+    with pytest.raises(DataValidationError, match=r"patients.csv, line 6 \(data row 5\), column `age`: invalid value: got 'sixty'"):
         build(mini_project, "mini")
     assert tree_hashes(report) == before
     # a failure late in rendering (broken template) leaves it untouched too

@@ -129,3 +129,92 @@ def test_render_reports_which_pandoc_call_failed(tmp_path):
     shared = Path(__file__).resolve().parents[1] / "templates" / "_shared"
     with pytest.raises(RenderError, match=r"pandoc \((typst|HTML|DOCX|JATS)\) failed \(exit \d+\):\n(.|\n)*unresolved cross-reference\(s\): tbl-missing"):
         render(qmd, shared, ("html", "docx", "jats"))
+
+
+# -- the renderers that run, and reproducible PDF (#9 item 7, #17 item 3) --------------------------
+def test_pandoc_is_the_wheels_binary_whatever_is_on_path(tmp_path, monkeypatch):
+    """A `pandoc` earlier on PATH, or named by PYPANDOC_PANDOC, is never the one the build runs."""
+    import os
+    import subprocess
+
+    import pypandoc
+
+    from analysis.render import pandoc_path, pandoc_version
+
+    fake = tmp_path / "pandoc"
+    fake.write_text("#!/bin/sh\necho 'pandoc 0.0-fake'\n", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PYPANDOC_PANDOC", str(fake))
+    exe = Path(pandoc_path())
+    assert exe == Path(pypandoc.__file__).resolve().parent / "files" / "pandoc"
+    assert pandoc_version() != "0.0-fake"
+    first = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True).stdout
+    assert first.splitlines()[0] == f"pandoc {pandoc_version()}"
+
+
+def test_missing_wheel_binary_is_a_clear_error(tmp_path, monkeypatch):
+    import pypandoc
+
+    from analysis.render import pandoc_path
+
+    monkeypatch.setattr(pypandoc, "__file__", str(tmp_path / "pypandoc" / "__init__.py"))
+    with pytest.raises(RenderError, match="the pandoc binary of the pypandoc-binary wheel is missing"):
+        pandoc_path()
+
+
+def test_typst_version_is_the_compilers_own():
+    """The wheel's version (importlib.metadata) is not the compiler's (sys.version in typst)."""
+    import typst
+
+    from analysis.render import typst_version
+
+    pdf = pdf_from_bytes(typst.compile(b"Hello"))
+    assert pdf.metadata["/Creator"] == f"Typst {typst_version()}"
+
+
+def pdf_from_bytes(data: bytes) -> PdfReader:
+    import io
+
+    return PdfReader(io.BytesIO(data))
+
+
+def provenance_rows(text: str) -> dict[str, str]:
+    import re
+
+    return dict(re.findall(r"^\| (pandoc|typst|typst \(Python wheel\)|pypandoc-binary) \| ([^|]+?) \|$", text, re.M))
+
+
+@pytest.mark.e2e
+def test_two_builds_give_byte_identical_outputs_and_true_versions(mini_project, monkeypatch):
+    """Every output, the PDF included, is byte-identical across builds under SOURCE_DATE_EPOCH;
+    the PDF is dated by it; the versions printed are those in the files' own metadata."""
+    import datetime as dt
+    import io
+    import zipfile
+
+    from analysis.render import pandoc_version, typst_version
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    report = build(mini_project, "mini")
+    first = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in report.rglob("*") if p.is_file()}
+    assert {"manuscript.pdf", "manuscript.html", "manuscript.docx", "manuscript.xml"} <= set(first)
+    report = build(mini_project, "mini")
+    second = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in report.rglob("*") if p.is_file()}
+    assert first == second
+    pdf = PdfReader(report / "manuscript.pdf")
+    assert pdf.metadata["/CreationDate"] == "D:20231114221320Z"
+    assert pdf.metadata["/Creator"] == f"Typst {typst_version()}"
+    rows = provenance_rows((report / "manuscript.qmd").read_text(encoding="utf-8"))
+    assert rows["typst"] == typst_version() and rows["pandoc"] == pandoc_version()
+    from importlib.metadata import version
+
+    assert rows["typst (Python wheel)"] == version("typst")
+    text = " ".join(page.extract_text() for page in pdf.pages)
+    assert f"typst {pdf.metadata['/Creator'].split()[1]}" in text
+    html = (report / "manuscript.html").read_text(encoding="utf-8")
+    assert '<meta name="generator" content="pandoc" />' in html
+    assert f'<td style="text-align: left;">{pandoc_version()}</td>' in html
+    core = zipfile.ZipFile(io.BytesIO((report / "manuscript.docx").read_bytes())).read("docProps/core.xml").decode()
+    stamp = dt.datetime.fromtimestamp(1700000000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert f">{stamp}</dcterms:created>" in core

@@ -79,6 +79,7 @@ _RC = {
     "savefig.dpi": 300,
     "figure.dpi": 100,
     "path.simplify": False,
+    "text.parse_math": False,  # labels are plain text: a `$` in a data label is not mathtext
 }
 
 

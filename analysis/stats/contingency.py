@@ -139,7 +139,7 @@ class CategoricalRule:
     for any table size, as gtsummary does); otherwise Pearson's chi-square without continuity
     correction. ``force`` ("pearson" or "fisher") overrides the rule for every table.
     ``mc_samples`` and ``mc_seed`` set the Monte Carlo P of a Fisher test on a table too large
-    to enumerate. ``keep_fisher`` asks table builders to store Fisher's P beside a Pearson
+    to enumerate. ``audit_fisher`` asks table builders to store Fisher's P beside a Pearson
     row too (``<row>.fisher_p``), for an audit of a paper that printed Fisher where the rule
     picks Pearson; it is otherwise not computed.
     """
@@ -148,7 +148,7 @@ class CategoricalRule:
     force: Literal["pearson", "fisher"] | None = None
     mc_samples: int = DEFAULT_MC_SAMPLES
     mc_seed: int = DEFAULT_MC_SEED
-    keep_fisher: bool = False
+    audit_fisher: bool = False
 
     def __post_init__(self) -> None:
         if self.force not in (None, "pearson", "fisher"):

@@ -317,7 +317,7 @@ def _categorical(
         _untested(table, binder, head, var, "no test was planned for this variable")
         return
     var_rule = rule if test == "rule" else CategoricalRule(
-        force=test, mc_samples=rule.mc_samples, mc_seed=rule.mc_seed, keep_fisher=rule.keep_fisher)
+        force=test, mc_samples=rule.mc_samples, mc_seed=rule.mc_seed, audit_fisher=rule.audit_fisher)
     result = add_categorical_test(binder, table, head, var.slug, counts, var_rule)
     if result is None:
         return

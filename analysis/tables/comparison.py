@@ -88,7 +88,15 @@ def arm_sizes(
             file, "a patient belongs to no arm of the table", column=arm_column,
             value=stray[arm_column].iloc[0], expected=f"one of {codes}", more=len(stray) - 1,
         )
-    return {a.code: int((values == a.code).sum()) for a in arms}
+    sizes = {a.code: int((values == a.code).sum()) for a in arms}
+    empty = [a for a in arms if sizes[a.code] == 0]
+    if empty:
+        raise DataValidationError(
+            file, f"no patient is in {empty[0].name!r}", column=arm_column, value=empty[0].code,
+            expected=f"at least one row with each declared code ({', '.join(map(str, codes))}); "
+            "check the arm codes in study.yaml against the data",
+        )
+    return sizes
 
 
 def arm_columns(arms: Sequence[Arm], sizes: Mapping[str, int], spanner: str | None = None) -> list[Column]:
@@ -141,7 +149,7 @@ def add_categorical_test(
 
     Stores ``<slug>.p``, ``<slug>.test`` (the method label) and, for Pearson only,
     ``<slug>.stat`` and ``<slug>.df``; for Fisher, Pearson's statistic as ``<slug>.pearson_stat``
-    (for audits only, never printed); with ``rule.keep_fisher``, a Pearson row also stores
+    (for audits only, never printed); with ``rule.audit_fisher``, a Pearson row also stores
     Fisher's P as ``<slug>.fisher_p`` (for audits only; otherwise Fisher is not computed).
     A Fisher row gets a footnote naming the test ("Fisher's exact test", or its Monte Carlo
     version with the number of tables and the seed) and an empty statistic cell. A table
@@ -165,7 +173,7 @@ def add_categorical_test(
         row.cells[stat_col] = binder.cell([slug, "stat"], test.statistic, "stat", test=test.method_label,
                                           where=f"{row.label}/{stat_header}")
         binder.cell([slug, "df"], test.df, "int", test=test.method_label, where=f"{row.label}/{stat_header}")
-        if rule.keep_fisher:
+        if rule.audit_fisher:
             binder.cell([slug, "fisher_p"], test.fisher_p, "p",
                         test=f"{test.fisher_result.label} (not printed: Pearson chi-square was used)")
     else:

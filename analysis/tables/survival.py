@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.errors import StatisticsError
+from analysis.errors import DataValidationError, StatisticsError
 from analysis.formatting import fmt_p_phrase
 from analysis.results import ResultsStore
 from analysis.stats.survival import (
@@ -144,6 +144,15 @@ def tbl_survival(
     e = data[event].to_numpy(dtype=int)
     g = data[arm_column].astype(str).to_numpy()
     ref = reference or codes[-1]
+    file = inputs[0] if inputs else "data frame"
+    for arm in arms:
+        if not (g == str(arm.code)).any():
+            raise DataValidationError(file, f"no patient is in {arm.name!r}", column=arm_column, value=arm.code,
+                                      expected="at least one row with each arm code declared in study.yaml")
+    if len(e) and not e.any():
+        raise DataValidationError(
+            file, "every record is censored, so survival cannot be estimated or compared", column=event,
+            value=0, expected=f"at least one event (1) in `{event}`")
     bind = CellBinder(store, prefix, table_id, inputs)
     km_test = f"Kaplan-Meier median, Brookmeyer-Crowley CI ({conf_type} scale)"
 

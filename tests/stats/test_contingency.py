@@ -276,3 +276,26 @@ def test_nullable_counts_frame():
     frame.iloc[0, 0] = pd.NA
     with pytest.raises(StatisticsError, match="whole numbers"):
         pearson_chisq(frame)
+
+
+def test_rule_settings_are_declared_for_study_yaml():
+    """statistics.categorical_rule.{mc_samples, mc_seed, audit_fisher} pass the settings check and
+    build the rule; a bad value is refused naming the setting."""
+    import copy
+
+    from analysis.errors import ConfigError
+    from analysis.settings import setting, validate_config
+
+    base = {"id": "x", "title": "T", "data": {"p": {"file": "p.csv", "columns": [{"name": "a", "type": "integer"}]}}}
+    config = copy.deepcopy(base)
+    config["statistics"] = {"categorical_rule": {"fisher_below": 5, "mc_samples": 20000, "mc_seed": 3,
+                                                 "audit_fisher": True}}
+    validate_config(config, "data/x/study.yaml")
+    rule = CategoricalRule(**config["statistics"]["categorical_rule"])
+    assert (rule.mc_samples, rule.mc_seed, rule.audit_fisher) == (20000, 3, True)
+    defaults = CategoricalRule()
+    assert setting("statistics.categorical_rule.mc_samples").default == defaults.mc_samples
+    assert setting("statistics.categorical_rule.mc_seed").default == defaults.mc_seed
+    config["statistics"]["categorical_rule"]["mc_samples"] = 10
+    with pytest.raises(ConfigError, match="mc_samples"):
+        validate_config(config, "data/x/study.yaml")

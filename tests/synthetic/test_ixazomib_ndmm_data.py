@@ -167,7 +167,11 @@ def test_published_file_is_complete(published: list[dict[str, Any]]) -> None:
         printed = v["printed"].lstrip("<>")
         assert (len(printed.split(".")[1]) if "." in printed else 0) == v["digits"], v["key"]
         if not v["reproducible"]:
-            assert v.get("note"), f"{v['key']} is marked not reproducible without a note"
+            assert v.get("note") or v.get("check"), f"{v['key']} is marked not reproducible without a note or check"
+        if v.get("check"):  # a computed explanation must find the printed numbers inconsistent
+            from analysis.audit import explain
+
+            assert re.search(r"cannot follow|no test|not the printed|impossible", explain(v)), (v["key"], explain(v))
 
 
 def test_every_reproducible_value_matches(published: list[dict[str, Any]], computed: dict[str, float]) -> None:
