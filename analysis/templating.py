@@ -377,6 +377,32 @@ def email_link(address: str) -> Markdown:
     return Markdown(f"<{text}>") if _EMAIL.fullmatch(text) else to_markdown(text)
 
 
+# `{{ x }}` inside an inline code span on one line: the escapes of x would show literally
+_VALUE_IN_CODE = re.compile(r"(?<!`)`(?!`)[^`\n]*\{\{[^`\n]*\}\}[^`\n]*`(?!`)")
+
+
+def check_code_spans(folders: list[Path], templates_root: Path) -> None:
+    """Refuse a ``{{ ... }}`` written inside backticks: what it prints is escaped markdown, and
+    inside a code span a reader would see the backslashes. ``{{ x | code }}`` makes the code
+    span itself. Raises :class:`TemplateError` with the file and line."""
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*.j2")):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            # Jinja comments may show examples
+            text = re.sub(re.escape(COMMENT_START) + ".*?" + re.escape(COMMENT_END),
+                          lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+            for number, line in enumerate(text.splitlines(), 1):
+                match = _VALUE_IN_CODE.search(line)
+                if match:
+                    shown = _relative(str(path), templates_root)
+                    raise TemplateError(
+                        f"{shown}:{number}: {match.group(0)} prints a value inside a code span, where "
+                        "its markdown escapes would show; write `{{ value | code }}` without the backticks"
+                    )
+
+
 def check_template_links(folders: list[Path], templates_root: Path) -> None:
     """Refuse template folders holding a symlink that resolves outside ``templates_root``.
 
@@ -589,6 +615,7 @@ def render_manuscript(
 
     folders = [templates_root / study_id, templates_root / "_shared"]
     check_template_links(folders, templates_root)
+    check_code_spans(folders, templates_root)
     env = make_environment(folders)
     helpers = Helpers(store, alpha, table_markdown)
     names = build_namespaces(store)
