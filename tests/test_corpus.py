@@ -500,21 +500,26 @@ _HOLD = """
 import sys, time
 from pathlib import Path
 from analysis.outputs import study_lock
+release = Path(sys.argv[2])
 with study_lock(Path(sys.argv[1]), "mini"):
     print("held", flush=True)
-    time.sleep(float(sys.argv[2]))
+    deadline = time.monotonic() + 60
+    while not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 """
 
 
-def _holder(project: Path, seconds: float) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(project), str(seconds)], cwd=REPO,
+def _holder(project: Path) -> tuple[subprocess.Popen, Path]:
+    """Another process holding the `mini` lock until the returned file is created."""
+    release = project.parent / "release"
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(project), str(release)], cwd=REPO,
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "held"
-    return proc
+    return proc, release
 
 
 def test_a_second_build_says_who_holds_the_lock_and_gives_up_after_its_timeout(project: Path, capsys, monkeypatch):
-    holder = _holder(project, 30)
+    holder, release = _holder(project)
     try:
         monkeypatch.setenv("ANALYSIS_LOCK_TIMEOUT", "0.5")
         before = tree_hashes(project / "report" / "mini")
@@ -525,26 +530,30 @@ def test_a_second_build_says_who_holds_the_lock_and_gives_up_after_its_timeout(p
         assert "Traceback" not in err
         assert tree_hashes(project / "report" / "mini") == before
     finally:
-        holder.kill()
-        holder.wait()
+        release.touch()
+        holder.wait(timeout=30)
 
 
 def test_a_second_build_waits_for_the_first_and_other_studies_do_not(project: Path, capsys):
+    import threading
+
     other = project / "data" / "mini2"
     shutil.copytree(project / "data" / "mini", other)
     replace("data/mini2/study.yaml", "id: mini", "id: mini2")(project, None)
-    holder = _holder(project, 3)
+    holder, release = _holder(project)
     try:
-        start = time.monotonic()
         assert main(["--root", str(project), "analyse", "mini2", "-q"]) == 0  # another study: no wait
         assert "waiting" not in capsys.readouterr().err
-        assert main(["--root", str(project), "analyse", "mini", "-q"]) == 0
+        assert holder.poll() is None, "the holder still holds the lock"
+        timer = threading.Timer(1.0, release.touch)
+        timer.start()
+        assert main(["--root", str(project), "analyse", "mini", "-q"]) == 0  # waits, then runs
         assert "waiting for the build of mini held by pid" in capsys.readouterr().err
-        assert holder.poll() is not None, "the second build ran while the first held the lock"
-        assert time.monotonic() - start >= 1
+        assert release.exists(), "the second build ran while the first held the lock"
+        timer.join()
     finally:
-        holder.kill()
-        holder.wait()
+        release.touch()
+        holder.wait(timeout=30)
 
 
 @pytest.mark.e2e
