@@ -93,9 +93,13 @@ def add_methods_values(
     conf_type: str,
     tables: Sequence[str],
 ) -> None:
-    """Store ``methods.*``: the rule, the Fisher rows, the t-test, the CI scale, alpha, and
+    """Store ``methods.*``: the rule, the Fisher rows, the t-test, the CI scale, alpha,
     ``methods.tests.<i>`` / ``methods.tests_count``: every test the ``tables`` used
-    (:func:`used_tests`)."""
+    (:func:`used_tests`), and ``methods.fisher_mc_count``: how many Fisher tests had a Monte
+    Carlo P (tables too large to enumerate); when any did, ``methods.fisher_mc_samples`` and
+    ``methods.fisher_mc_seed`` say how it was simulated, for a sentence such as
+    "P values of larger tables were estimated from {{ methods.fisher_mc_samples }} simulated
+    tables (seed {{ methods.fisher_mc_seed }})"."""
     note = {"note": "the engine's choices during this analysis"}
     store.add("methods.categorical_rule", rule.describe(), "text", **note)
     used = used_tests(store, tables)
@@ -106,6 +110,12 @@ def add_methods_values(
     store.add("methods.fisher_count", len(rows), "int", **note)
     for i, label in enumerate(rows):
         store.add(f"methods.fisher_rows.{i}", label, "text", **note)
+    mc = [key for key in store if key.endswith(".test") and key.split(".")[0] in tables
+          and store[key].kind == "text" and "Monte Carlo" in str(store[key].raw)]
+    store.add("methods.fisher_mc_count", len(mc), "int", **note)
+    if mc:
+        store.add("methods.fisher_mc_samples", rule.mc_samples, "int", **note)
+        store.add("methods.fisher_mc_seed", rule.mc_seed, "int", **note)
     store.add("methods.t_test", _T_LABELS.get(t_method, t_method), "text", **note)
     store.add("methods.km_conf_type", {"log": "log", "log-log": "log-log", "plain": "linear"}[conf_type],
               "text", **note)

@@ -263,7 +263,8 @@ def run_analysis(study: Study) -> ResultsStore:
         from analysis.audit import add_audit, load_published
         from analysis.dataio import sha256_file
 
-        add_audit(store, load_published(published))
+        alpha = float((study.config.get("statistics") or {}).get("alpha", 0.05))
+        add_audit(store, load_published(published), alpha=alpha)
         store.inputs["published.yaml"] = sha256_file(published)
     bind_table_sources(store)
     return store

@@ -64,8 +64,9 @@ def package_versions(engine: str = "embedded") -> dict[str, str]:
     Python packages by their installed distribution version; the renderers by their own
     version string, which is what stamps the outputs: ``pandoc`` from ``--version`` of the
     binary the build invokes, ``typst`` from the compiler (the ``typst`` Python wheel that
-    bundles it has a version of its own, listed as ``typst (Python wheel)``), and ``quarto``
-    from ``quarto --version`` when that engine renders.
+    bundles it has a version of its own, listed as ``typst (Python wheel)``); when the
+    ``quarto`` engine renders, ``quarto --version`` and the versions of the pandoc and typst
+    that Quarto bundles.
     """
     from analysis.errors import RenderError
     from analysis.render import pandoc_version, quarto_version, typst_version
@@ -78,8 +79,9 @@ def package_versions(engine: str = "embedded") -> dict[str, str]:
         except PackageNotFoundError:
             out[label] = "not installed"
     engines = {"pandoc": pandoc_version, "typst": typst_version}
-    if engine == "quarto":
-        engines = {"quarto": quarto_version}
+    if engine == "quarto":  # Quarto renders with the pandoc and typst it bundles
+        engines = {"quarto": quarto_version, "pandoc": lambda: quarto_version("pandoc"),
+                   "typst": lambda: quarto_version("typst")}
     for name, probe in engines.items():
         try:
             out[name] = probe()

@@ -27,7 +27,8 @@ from analysis.formatting import PARTS, Style, fmt_month_year, fmt_p_phrase, form
 from analysis.markup import Markdown, code_span, md_attr, md_escape, yaml_value
 from analysis.results import ResultsStore, Value
 
-__all__ = ["Bound", "Namespace", "check_template_links", "make_environment", "render_manuscript", "to_markdown"]
+__all__ = ["Bound", "Namespace", "check_front_matter", "check_template_links", "make_environment", "render_manuscript",
+           "to_markdown"]
 
 COMMENT_START, COMMENT_END = "{##", "##}"
 
@@ -328,6 +329,32 @@ def email_link(address: str) -> Markdown:
     return Markdown(f"<{text}>") if _EMAIL.fullmatch(text) else to_markdown(text)
 
 
+# `{{ x }}` inside an inline code span on one line: the escapes of x would show literally
+_VALUE_IN_CODE = re.compile(r"(?<!`)`(?!`)[^`\n]*\{\{[^`\n]*\}\}[^`\n]*`(?!`)")
+
+
+def check_code_spans(folders: list[Path], templates_root: Path) -> None:
+    """Refuse a ``{{ ... }}`` written inside backticks: what it prints is escaped markdown, and
+    inside a code span a reader would see the backslashes. ``{{ x | code }}`` makes the code
+    span itself. Raises :class:`TemplateError` with the file and line."""
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*.j2")):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            # Jinja comments may show examples
+            text = re.sub(re.escape(COMMENT_START) + ".*?" + re.escape(COMMENT_END),
+                          lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+            for number, line in enumerate(text.splitlines(), 1):
+                match = _VALUE_IN_CODE.search(line)
+                if match:
+                    shown = _relative(str(path), templates_root)
+                    raise TemplateError(
+                        f"{shown}:{number}: {match.group(0)} prints a value inside a code span, where "
+                        "its markdown escapes would show; write `{{ value | code }}` without the backticks"
+                    )
+
+
 def check_template_links(folders: list[Path], templates_root: Path) -> None:
     """Refuse template folders holding a symlink that resolves outside ``templates_root``.
 
@@ -474,6 +501,7 @@ def render_manuscript(
 
     folders = [templates_root / study_id, templates_root / "_shared"]
     check_template_links(folders, templates_root)
+    check_code_spans(folders, templates_root)
     env = make_environment(folders)
     helpers = Helpers(store, alpha, table_markdown)
     names = build_namespaces(store)
@@ -500,4 +528,30 @@ def render_manuscript(
         loc = f"{where}:{line}" if line else where
         message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
         raise TemplateError(f"{loc}: {message}") from None
+    check_front_matter(text, f"templates/{study_id}/{entry}")
     return text
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+
+
+def check_front_matter(text: str, where: str) -> None:
+    """Fail with :class:`TemplateError` when the rendered YAML front matter does not parse
+    (typically a setting printed there without ``| yaml``) or is not a mapping."""
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        return
+    from analysis.yamlio import YAMLError, safe_load
+
+    try:
+        meta = safe_load(match.group(1))
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" (line {mark.line + 2} of the generated front matter)" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise TemplateError(
+            f"{where}: the YAML front matter it generates is not valid YAML{line}: {problem}; "
+            "print settings there as `{{ value | yaml }}`, which quotes and escapes them"
+        ) from None
+    if meta is not None and not isinstance(meta, dict):
+        raise TemplateError(f"{where}: the YAML front matter it generates is not a mapping of keys to values")

@@ -302,3 +302,25 @@ def test_link_filter_runs_after_citeproc_in_every_format():
     args = _pandoc_common(SHARED, "docx-png.lua")
     assert args.index("--citeproc") < len(args) - 4
     assert args[-4:] == ["--lua-filter", str(SHARED / SAFE_LINKS_FILTER), "--resource-path", "."]
+
+
+def test_setting_printed_unquoted_into_the_front_matter_fails_with_a_hint(tmp_path):
+    from analysis.errors import TemplateError
+
+    with pytest.raises(TemplateError, match=r"templates/t/manuscript.qmd.j2: the YAML front matter it generates is "
+                                            r"not valid YAML \(line 2 of the generated front matter\): .*"
+                                            r"print settings there as `\{\{ value \| yaml \}\}`"):
+        render(tmp_path, "---\ntitle: {{ study.title }}\n---\n", study={"title": "Drug: a trial"})
+    assert render(tmp_path, "---\ntitle: {{ study.title | yaml }}\n---\n", study={"title": "Drug: a trial"}) == (
+        '---\ntitle: "Drug: a trial"\n---\n')
+
+
+def test_a_value_inside_backticks_is_refused_with_the_line(tmp_path):
+    from analysis.errors import TemplateError
+
+    with pytest.raises(TemplateError, match=r"t/manuscript.qmd.j2:2: `\{\{ study.path \}\}` prints a value inside "
+                                            r"a code span.*write `\{\{ value \| code \}\}`"):
+        render(tmp_path, "Line one.\nThe file `{{ study.path }}`.\n", study={"path": "a_b.py"})
+    out = render(tmp_path, "{## `{{ x }}` in a comment is fine ##}The file {{ study.path | code }}; ``{{ '{{' }}``.\n",
+                 study={"path": "a_b.py"})
+    assert out.startswith("The file `a_b.py`;")

@@ -72,3 +72,31 @@ def test_the_tests_used_are_listed_for_the_methods():
     store.add("other.x.test", "not tested (only one level was observed)", "text")
     store.add("other.y.test", "Wilcoxon rank-sum test (exact)", "text")
     assert used_tests(store, ["other"]) == ["Wilcoxon rank-sum test (exact)"]
+
+
+def test_monte_carlo_fisher_is_named_in_the_methods_values():
+    """A 4x4 table with n = 200 forced to Fisher is simulated; the Methods get B and the seed."""
+    import json
+
+    ref = json.loads((Path(__file__).parent / "reference" / "summary_tests.json").read_text())["fisher_4x4"]
+    arms = [Arm(f"g{j}", f"Group {j}") for j in range(4)]
+    rows = [(f"g{j}", f"L{i}") for i, counts in enumerate(ref["counts"]) for j, n in enumerate(counts)
+            for _ in range(n)]
+    frame = pd.DataFrame(rows, columns=["arm", "level"])
+    rule = CategoricalRule(force="fisher", mc_samples=2000, mc_seed=11)
+    store = ResultsStore("x")
+    store.add_table(tbl_comparison(frame, "arm", arms, store, "t", "tbl-t", "t", outcome_column="level",
+                                   outcomes=["L0"], test=["L0"], rule=rule))
+    # a 2 x 4 table (L0 or not, by group) is small: exact
+    assert store["t.l0.test"].raw == "Fisher's exact test"
+    from analysis.tables.baseline import tbl_baseline
+
+    store.add_table(tbl_baseline(frame, "arm", arms, store, "b", "tbl-b", "b",
+                                 [{"column": "level", "label": "Level", "levels": ["L0", "L1", "L2", "L3"]}],
+                                 rule=rule))
+    add_methods_values(store, study(), rule, "student", "log", tables=("t", "b"))
+    assert store["methods.fisher_mc_count"].raw == 1
+    assert (store["methods.fisher_mc_samples"].raw, store["methods.fisher_mc_seed"].raw) == (2000, 11)
+    assert "Fisher's exact test, Monte Carlo P (2,000 simulated tables, seed 11)" in [
+        store[f"methods.tests.{i}"].raw for i in range(store["methods.tests_count"].raw)]
+    assert fisher_rows(store, ["b"]) == ["level"]

@@ -101,10 +101,29 @@ def test_versions_are_those_of_the_programs_that_run():
     assert versions["pypandoc-binary"] == version("pypandoc-binary")
 
 
-def test_quarto_engine_lists_quarto_not_the_embedded_renderers(monkeypatch):
+def test_quarto_engine_lists_quarto_and_the_renderers_it_bundles(tmp_path, monkeypatch):
+    from analysis.render import quarto_version
+
+    fake = tmp_path / "quarto"
+    fake.write_text('#!/bin/sh\ncase "$1" in\n  --version) echo 1.6.40;;\n  pandoc) echo "pandoc 3.4";;\n'
+                    '  typst) echo "typst 0.12.0 (737895d7)";;\nesac\n', encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    quarto_version.cache_clear()
+    try:
+        versions = package_versions("quarto")
+    finally:
+        quarto_version.cache_clear()
+    assert (versions["quarto"], versions["pandoc"], versions["typst"]) == ("1.6.40", "3.4", "0.12.0")
+
+
+def test_quarto_engine_without_quarto_says_unknown(monkeypatch):
+    from analysis.render import quarto_version
+
     monkeypatch.setenv("PATH", "/nonexistent")
+    quarto_version.cache_clear()
     versions = package_versions("quarto")
-    assert versions["quarto"] == "unknown" and "pandoc" not in versions and "typst" not in versions
+    assert versions["quarto"] == versions["pandoc"] == versions["typst"] == "unknown"
 
 
 def test_provenance_lists_inputs_sorted(tmp_path, monkeypatch):

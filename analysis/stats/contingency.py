@@ -18,7 +18,8 @@ Edge cases, decided once here:
 * a zero *cell* is fine for both tests.
 
 Fisher's exact test is exact where the tables with the observed margins can be enumerated
-(well over a million partial tables per half, e.g. 4x3 with n = 100); beyond that
+(at most 2,000,000 partial tables for each half of the columns: e.g. 4x3 with n = 100, or 3x2
+with n = 7,604 in under a second; benchmarks/bench_fisher.py); beyond that
 :func:`fisher_test` gives a Monte Carlo P with a fixed seed and a stated number of simulated
 tables, as R's ``fisher.test(m, simulate.p.value = TRUE, B = ...)`` (its P is within Monte
 Carlo error of R's, not equal: R's random numbers cannot be reproduced here). Fisher is
@@ -26,11 +27,14 @@ computed only when it is read: :func:`compare_counts` leaves it uncomputed when 
 picks Pearson, and :attr:`CategoricalTest.fisher_p` computes it on first access (an audit).
 
 Libraries: the statistics are a few lines of numpy; their tails come from ``scipy.special``
-(``chdtrc``), which is what ``scipy.stats.chi2.sf`` calls, so the P values equal
-``scipy.stats.chi2_contingency(m, correction=...)`` bit for bit (tested) without importing
+(``chdtrc``), which is what ``scipy.stats.chi2.sf`` calls, so the results equal
+``scipy.stats.chi2_contingency(m, correction=...)`` to 1e-12 (tested) without importing
 ``scipy.stats`` (1.4 s at start-up, issue #14). ``scipy.stats.fisher_exact`` has no exact r x c
-test (Monte Carlo only) and counts 2x2 ties within a relative 1e-14 where R uses 1e-7, so
-Fisher's exact P is computed here (equal to R to 1e-12 on the reference tables); the Monte
+test (Monte Carlo only); on 2x2 tables it equals R to 1e-10 (tested) but counts ties within a
+relative 1e-14 where R uses 1e-7, and would import ``scipy.stats`` into every build with a
+Fisher row. So Fisher's exact P is computed here, for every table size with R's 1e-7 (equal
+to R to 1e-10 on the reference tables; on a 3x2 table with n = 7,604 R's FEXACT is itself
+1e-9 off, which an independent enumeration in the tests shows); the Monte
 Carlo tables are drawn by ``scipy.stats.random_table`` (Patefield's algorithm, as R's
 ``r2dtable``), imported only then.
 """
@@ -139,7 +143,7 @@ class CategoricalRule:
     for any table size, as gtsummary does); otherwise Pearson's chi-square without continuity
     correction. ``force`` ("pearson" or "fisher") overrides the rule for every table.
     ``mc_samples`` and ``mc_seed`` set the Monte Carlo P of a Fisher test on a table too large
-    to enumerate. ``keep_fisher`` asks table builders to store Fisher's P beside a Pearson
+    to enumerate. ``audit_fisher`` asks table builders to store Fisher's P beside a Pearson
     row too (``<row>.fisher_p``), for an audit of a paper that printed Fisher where the rule
     picks Pearson; it is otherwise not computed.
     """
@@ -148,7 +152,7 @@ class CategoricalRule:
     force: Literal["pearson", "fisher"] | None = None
     mc_samples: int = DEFAULT_MC_SAMPLES
     mc_seed: int = DEFAULT_MC_SEED
-    keep_fisher: bool = False
+    audit_fisher: bool = False
 
     def __post_init__(self) -> None:
         if self.force not in (None, "pearson", "fisher"):
@@ -312,6 +316,9 @@ class _TooLarge(StatisticsError):
 @lru_cache(maxsize=65536)
 def _compositions(total: int, caps: tuple[int, ...]) -> np.ndarray:
     """All vectors of len(caps) whole numbers summing to ``total`` with x_i <= caps_i."""
+    if len(caps) == 2:  # two rows (two arms): one free entry, no loop
+        first = np.arange(max(0, total - caps[1]), min(caps[0], total) + 1, dtype=np.int64)
+        return np.stack([first, total - first], axis=1)
     caps_arr = np.asarray(caps, dtype=np.int64)
     tail_caps = np.concatenate([np.cumsum(caps_arr[::-1])[::-1][1:], [0]])  # sum of caps after i
     parts = np.empty((1, 0), dtype=np.int64)

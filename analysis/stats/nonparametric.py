@@ -7,10 +7,10 @@ issue #14), set up to give R's defaults:
   groups have fewer than 50 values and there are no ties, otherwise the normal approximation
   with continuity correction and the tie-corrected variance. ``scipy.stats.mannwhitneyu``
   with ``method="exact"`` / ``"asymptotic"`` and ``use_continuity=True`` gives R's statistic
-  W (the U of ``x``) and P to 1e-12 (tested); its own default ``method="auto"`` switches at
+  W (the U of ``x``) and P to 1e-10 (tested); its own default ``method="auto"`` switches at
   8 values and with ties differently from R, so the method is always chosen here.
 * :func:`kruskal_wallis` is R's ``kruskal.test``: ``scipy.stats.kruskal`` (chi-square on
-  k - 1 df with the tie correction) equals it to 1e-12 (tested).
+  k - 1 df with the tie correction) equals it to 1e-10 (tested).
 
 Missing values (NaN, None, ``pd.NA``) raise :class:`StatisticsError` naming how many there
 are, or with ``dropna=True`` are dropped and counted in ``n_missing``, as for the t-tests.

@@ -573,8 +573,12 @@ def cox_ph(
     reference: Any,
     levels: Sequence[Any] | None = None,
     conf_level: float = 0.95,
+    strata: Any = None,
 ) -> CoxResult:
     """Cox hazard ratios of each arm versus ``reference`` (dummy coding), Efron ties, as R.
+
+    With ``strata`` (one label per patient) the model is stratified, as
+    ``coxph(Surv(time, event) ~ group + strata(s))``: each stratum has its own baseline hazard.
 
     The fit is :func:`analysis.stats.cox.cox_model`'s: R's own Newton-Raphson steps and
     stopping rule, so the coefficients are R's to rounding. Hazard-ratio CIs and term P values
@@ -609,8 +613,10 @@ def cox_ph(
             "Report the log-rank test and medians instead"
         )
     frame = pd.DataFrame({"time": t, "event": e, "group": pd.Categorical(g, categories=[ref, *others])})
+    if strata is not None:
+        frame["strata"] = _check_group(strata, len(t), "strata")
     model = cox_model(frame, time="time", event="event", terms=["group"], reference={"group": ref},
-                      conf_level=conf_level)
+                      conf_level=conf_level, strata=["strata"] if strata is not None else [])
     terms = tuple(
         CoxTerm(level=str(mt.level), coef=mt.coef, se=mt.se, hr=mt.estimate, lower=mt.lower, upper=mt.upper, p=mt.p)
         for mt in model.terms

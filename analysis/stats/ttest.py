@@ -242,7 +242,7 @@ def one_way_anova(groups: Sequence[Iterable[float]], *, dropna: bool = False) ->
     """One-way ANOVA (equal variances) of two or more groups, as R's
     ``oneway.test(values ~ group, var.equal = TRUE)`` and ``anova(lm(values ~ group))``.
 
-    Calls ``scipy.stats.f_oneway`` (equal to R to 1e-12, tested). Groups without values are
+    Calls ``scipy.stats.f_oneway`` (equal to R to 1e-10, tested). Groups without values are
     left out; raises :class:`StatisticsError` for fewer than two groups with values, a group
     count that leaves no residual degrees of freedom, or zero variance within every group.
     """

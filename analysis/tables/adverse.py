@@ -113,7 +113,10 @@ def tbl_adverse(
         )
     worst = ev.groupby(["_term", "_id"], sort=False).agg(grade=("_grade", "max"), arm=("_arm", "first"))
     worst = worst.reset_index()
-    outside = worst[~worst["grade"].apply(lambda g: any(lo <= g <= hi for _, lo, hi in bands))]
+    in_band = pd.Series(False, index=worst.index)
+    for _, lo, hi in bands:  # one vectorised comparison per band, not a Python call per row
+        in_band |= worst["grade"].between(lo, hi)
+    outside = worst[~in_band]
     if len(outside):
         raise DataValidationError(
             ev_file, f"worst grade of term {outside['_term'].iloc[0]!r} is in no grade band",
@@ -121,7 +124,8 @@ def tbl_adverse(
             expected=f"a grade in the bands {[b[0] for b in bands]}",
         )
 
-    category_of = dict(zip(ev["_term"], ev["_cat"], strict=True))
+    last = ev.drop_duplicates("_term", keep="last")  # as dict(zip(...)) over every row, in one pass
+    category_of = dict(zip(last["_term"], last["_cat"], strict=True))
     order = [(t, t) for t in ev["_term"].unique()]
     if terms is not None:
         order = []
@@ -138,6 +142,9 @@ def tbl_adverse(
     categories = list(dict.fromkeys(category_of[t] for t, _ in order))
 
     binder = CellBinder(store, prefix, table_id, tuple(inputs))
+    # each term's rows once, by one grouping (a mask per term would scan every row per term)
+    by_term = {term: frame for term, frame in worst.groupby("_term", sort=False)}
+    empty = worst.iloc[:0]
     columns = []
     for a in arms:
         spanner = f"{a.name} (n={sizes[a.code]})"
@@ -151,7 +158,7 @@ def tbl_adverse(
             if category_of[term] != cat:
                 continue
             slug = slugify(term)
-            rows = worst[worst["_term"] == term]
+            rows = by_term.get(term, empty)
             row = table.add_row(Row(label, indent=1))
             yes = []
             for a in arms:

@@ -26,7 +26,14 @@ from analysis.study import Arm
 from analysis.tables.model import Cell, CellBinder, Column, Row, Table, key_segment, slugify
 
 __all__ = [
-    "DASH", "Outcome", "add_categorical_test", "arm_columns", "arm_sizes", "register_sizes", "tbl_comparison",
+    "DASH",
+    "Outcome",
+    "add_categorical_test",
+    "arm_columns",
+    "arm_sizes",
+    "drop_empty_column",
+    "register_sizes",
+    "tbl_comparison",
     "untested_reason",
 ]
 
@@ -119,6 +126,13 @@ def untested_reason(counts: Sequence[Sequence[int]], error: UntestableTable, *, 
     return "only one level was observed"
 
 
+def drop_empty_column(table: Table, key: str) -> None:
+    """Remove column ``key`` when no row has a cell in it (e.g. a χ² column where every row
+    used Fisher's exact test, which has no statistic)."""
+    if not any(key in row.cells for row in table.rows):
+        table.columns = [c for c in table.columns if c.key != key]
+
+
 def add_categorical_test(
     binder: CellBinder,
     table: Table,
@@ -135,7 +149,7 @@ def add_categorical_test(
 
     Stores ``<slug>.p``, ``<slug>.test`` (the method label) and, for Pearson only,
     ``<slug>.stat`` and ``<slug>.df``; for Fisher, Pearson's statistic as ``<slug>.pearson_stat``
-    (for audits only, never printed); with ``rule.keep_fisher``, a Pearson row also stores
+    (for audits only, never printed); with ``rule.audit_fisher``, a Pearson row also stores
     Fisher's P as ``<slug>.fisher_p`` (for audits only; otherwise Fisher is not computed).
     A Fisher row gets a footnote naming the test ("Fisher's exact test", or its Monte Carlo
     version with the number of tables and the seed) and an empty statistic cell. A table
@@ -159,7 +173,7 @@ def add_categorical_test(
         row.cells[stat_col] = binder.cell([slug, "stat"], test.statistic, "stat", test=test.method_label,
                                           where=f"{row.label}/{stat_header}")
         binder.cell([slug, "df"], test.df, "int", test=test.method_label, where=f"{row.label}/{stat_header}")
-        if rule.keep_fisher:
+        if rule.audit_fisher:
             binder.cell([slug, "fisher_p"], test.fisher_p, "p",
                         test=f"{test.fisher_result.label} (not printed: Pearson chi-square was used)")
     else:
@@ -247,6 +261,7 @@ def tbl_comparison(
                                             where=f"Missing/{g.code}")
         table.add_row(row)
         table.notes.append("Patients with a missing outcome are counted as not having it in the tests.")
+    drop_empty_column(table, "stat")
     table.notes.insert(0, "Values are n (%) of all patients in each group.")
     if tested:
         table.notes.append(f"P values: {(rule or CategoricalRule()).describe()}.")

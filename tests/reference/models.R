@@ -56,6 +56,8 @@ m_ova <- coxph(Surv(futime, fustat) ~ age + factor(resid.ds), data = ova)
 res$cox <- list(lung = cox_out(m_lung), lung_breslow = cox_out(m_lung_b), veteran = cox_out(m_vet),
                 veteran_relevel = cox_out(m_vet_rl), colon = cox_out(m_colon),
                 colon_breslow = cox_out(m_colon_b), ovarian = cox_out(m_ova))
+# the arm-only stratified Cox of tbl_survival(strata=...)
+res$cox$veteran_trt_by_celltype <- cox_out(coxph(Surv(time, status) ~ factor(trt) + strata(celltype), data = vet))
 # univariable fits for the regression table of lung
 res$cox_uni_lung <- list(
   age = cox_out(coxph(Surv(time, status) ~ age, data = lung)),

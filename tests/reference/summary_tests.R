@@ -85,4 +85,9 @@ res$meta_mh_zero <- list(
   with_double_zero = mh(c(3, 0, 5, 2), c(50, 40, 60, 30), c(8, 0, 9, 6), c(50, 40, 60, 30)),
   without = mh(c(3, 5, 2), c(50, 60, 30), c(8, 9, 6), c(50, 60, 30)))
 
+# -- Fisher's exact test on a 3x2 table with n = 7,604 (one sparse row: the rule picks Fisher)
+m32 <- matrix(c(3000, 2000, 1500, 1100, 2, 2), 3, byrow = TRUE)
+res$fisher_3x2_n7604 <- list(call = "fisher.test(m, workspace = 2e8)", counts = lapply(1:3, function(i) m32[i, ]),
+  p = fisher.test(m32, workspace = 2e8)$p.value)
+
 writeLines(toJSON(res, auto_unbox = TRUE, digits = NA, pretty = TRUE, na = "null"), out)

@@ -64,13 +64,13 @@ def test_snapshots(snapshot):
     assert to_text(t) == snapshot(name="text")
 
 
-def test_keep_fisher_stores_fishers_p_beside_a_pearson_row_for_an_audit():
+def test_audit_fisher_stores_fishers_p_beside_a_pearson_row_for_an_audit():
     """R: fisher.test(matrix(c(5, 1, 3, 5), 2, byrow = TRUE)) is kept as `.fisher_p`, not printed."""
     from analysis.stats.contingency import CategoricalRule, fisher_exact
 
     _, plain = build(rule=CategoricalRule(force="pearson"))
     assert "table5.orr.fisher_p" not in plain  # not computed unless asked for
-    t, store = build(rule=CategoricalRule(force="pearson", keep_fisher=True))
+    t, store = build(rule=CategoricalRule(force="pearson", audit_fisher=True))
     assert store["table5.orr.fisher_p"].raw == pytest.approx(fisher_exact([[5, 1], [3, 5]]), rel=1e-12)
     assert "not printed" in store["table5.orr.fisher_p"].source.test
     assert all(c.key != "table5.orr.fisher_p" for r in t.rows for c in r.cells.values())
