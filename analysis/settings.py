@@ -125,8 +125,8 @@ SETTINGS: tuple[Setting, ...] = (
     _S("journal.abstract_words", "integer", "Most words in the abstract; more fails the build.", None,
        minimum=1),
     _S("journal.main_words", "integer", "Most words in the main text; more fails the build.", None, minimum=1),
-    _S("render", "mapping", "Rendering options, checked by the renderer: `line_numbers: true` numbers the "
-       "lines of the DOCX for review.", None),
+    _S("render", "mapping", "Rendering options.", None, closed=True),
+    _S("render.line_numbers", "boolean", "Number the lines of the DOCX, for review.", False),
     # -- number style ---------------------------------------------------------------------
     _S("style", "mapping", "The journal's number style.", {}, closed=True),
     _S("style.p_digits", "integer", "Decimals of a P value.", 3, minimum=1, maximum=6),
