@@ -205,8 +205,8 @@ def test_every_table_cell_is_intact_on_the_page(docx_pages, study):
                 aligns = {p.paragraph_format.alignment for p in cell.paragraphs}
                 number = any(a is not None and a.name == "RIGHT" for a in aligns) and row._tr.find(
                     f"{W}trPr/{W}tblHeader") is None
-                # text may wrap between words and after a word's own hyphen ("Post-" / "treatment")
-                pieces = [text] if number else re.findall(r"[^ -]+-?|-", text)
+                # text may wrap between words and after a hyphen or an en dash ("Post-" / "treatment", "0.369–" / "0.373")
+                pieces = [text] if number else re.findall(r"[^ \-–]+[-–]?|[-–]", text)
                 for piece in pieces:
                     checked += 1
                     if not any(piece in line for line in lines):
