@@ -161,7 +161,8 @@ def test_gtsummary_rule_with_three_groups_is_kruskal_and_median_iqr():
     assert store["t1.score.p"].raw == pytest.approx(ref["kruskal"]["p"], rel=1e-10)
     assert store["t1.score.test"].raw == "Kruskal-Wallis test"
     assert "H for continuous variables (Kruskal-Wallis test)" in t.notes[0]
-    assert t.notes[0].startswith("Values are n (%) or median (IQR). Statistic: χ² for categorical variables")
+    assert t.notes[0].startswith("Values are n (%) or median (IQR). Statistic: H for continuous variables")
+    assert t.notes[0].endswith("Categorical variables were compared with Fisher's exact test (marked), which has no statistic.")
 
 
 def test_default_rule_with_three_groups_is_one_way_anova():
