@@ -145,13 +145,13 @@ def test_render_line_numbers_setting_is_validated(mini_project):
 
     yaml_file = mini_project / "data/mini/study.yaml"
     yaml_file.write_text(yaml_file.read_text() + "render: {line_numbers: maybe}\n")
-    with pytest.raises(ConfigError, match=r"`render.line_numbers` must be true or false, got 'maybe'"):
+    with pytest.raises(ConfigError, match=r"`render.line_numbers`.*'maybe'.*true or false"):
         build(mini_project, "mini", formats=("docx",))
     yaml_file.write_text(yaml_file.read_text().replace("maybe", "yes please"))
-    with pytest.raises(ConfigError, match=r"must be true or false"):
+    with pytest.raises(ConfigError, match=r"`render.line_numbers`.*true or false"):
         build(mini_project, "mini", formats=("docx",))
     yaml_file.write_text(yaml_file.read_text().replace("line_numbers: yes please", "numbers: true"))
-    with pytest.raises(ConfigError, match=r"unknown `render` setting\(s\) \['numbers'\]"):
+    with pytest.raises(ConfigError, match=r"numbers"):
         build(mini_project, "mini", formats=("docx",))
     yaml_file.write_text(yaml_file.read_text().replace("numbers: true", "line_numbers: true"))
     report = build(mini_project, "mini", formats=("docx",))
@@ -190,7 +190,7 @@ def docx_pages(study_report, tmp_path_factory):
 def test_every_table_cell_is_intact_on_the_page(docx_pages, study):
     """A number column's cell is on one line as a whole ("13 (32.50)", never "(32.50" then
     ")"); in a text column each word is on one line ("Neutropenia", never "Neutropeni" then "a"),
-    though a hyphenated word may wrap after its hyphen, as any typesetter does."""
+    though a hyphenated word (or a range in prose) may wrap after its dash, as any typesetter does."""
     docx, lines = docx_pages[study]
     doc = Document(str(docx))
     assert doc.tables, "no tables"
@@ -205,8 +205,9 @@ def test_every_table_cell_is_intact_on_the_page(docx_pages, study):
                 aligns = {p.paragraph_format.alignment for p in cell.paragraphs}
                 number = any(a is not None and a.name == "RIGHT" for a in aligns) and row._tr.find(
                     f"{W}trPr/{W}tblHeader") is None
-                # text may wrap between words and after a word's own hyphen ("Post-" / "treatment")
-                pieces = [text] if number else re.findall(r"[^ -]+-?|-", text)
+                # text may wrap between words and after a word's own hyphen or a range's dash
+                # ("Post-" / "treatment", "0.369–" / "0.373"), as Unicode line breaking allows
+                pieces = [text] if number else re.findall(r"[^ \-–]+[-–]?|[-–]", text)
                 for piece in pieces:
                     checked += 1
                     if not any(piece in line for line in lines):
