@@ -60,6 +60,7 @@ class Printed:
 
     @classmethod
     def parse(cls, text: str | float | int) -> Printed:
+        """Read a printed number ("0.032", "<0.001", ">0.05", ".047", "−1.2") with its interval."""
         raw = str(text).strip()
         m = _NUM.match(raw.replace("−", "-").replace("–", "-"))
         if not m:
@@ -84,6 +85,7 @@ class Printed:
         return lo <= self.hi + 1e-12 and hi >= self.lo - 1e-12
 
     def __str__(self) -> str:
+        """The number as printed."""
         return self.text
 
 
@@ -105,6 +107,7 @@ class Finding:
 
     @property
     def inconsistent(self) -> bool:
+        """Whether the printed value cannot follow from the numbers printed with it."""
         return self.verdict == INCONSISTENT
 
 

@@ -42,6 +42,7 @@ class ValueChange:
 
     @property
     def kind(self) -> str:
+        """"added", "removed" or "changed"."""
         return "added" if self.old is None else "removed" if self.new is None else "changed"
 
 

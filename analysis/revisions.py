@@ -49,10 +49,12 @@ class Revision:
 
     @property
     def results(self) -> Path:
+        """The revision's ``results.json``."""
         return self.folder / "results.json"
 
     @property
     def manuscript(self) -> Path | None:
+        """Its generated ``manuscript.qmd``, or None for a bare results.json."""
         path = self.folder / "manuscript.qmd"
         return path if path.is_file() else None
 

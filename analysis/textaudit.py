@@ -52,6 +52,7 @@ class TextAudit:
 
     @property
     def inconsistent(self) -> list[Finding]:
+        """The findings whose printed numbers cannot follow from each other."""
         return [f for f in self.findings if f.verdict == INCONSISTENT]
 
 
