@@ -160,39 +160,77 @@ def audit(store: ResultsStore, published: dict[str, Any]) -> list[AuditRow]:
     return rows
 
 
+def _item(store: ResultsStore, row: AuditRow, entry: dict[str, Any]) -> str:
+    """What a printed number is: the published entry's ``item``, else the table cell or test
+    that computes it, always with its key."""
+    if entry.get("item"):
+        return f"{row.key} ({entry['item']})"
+    if row.key in store:
+        source = store[row.key].source
+        what = source.cell.replace("/", ", ") if source.cell else source.test
+        if what:
+            return f"{row.key} ({what})"
+    return row.key
+
+
 def add_audit(store: ResultsStore, published: dict[str, Any], source_file: str = "published.yaml",
               alpha: float = 0.05) -> None:
-    """Put the audit into the store: counts as values (``audit.*``) and, for every printed
-    number that the data do not reproduce, a row of table ``tbl-audit``; the claims of the
-    paper's text (``claims:``) as ``audit.claims.*`` and, for each one the recomputed tests
-    contradict, a row of table ``tbl-claims``."""
+    """Put the audit into the store: counts as values (``audit.*``) and three tables.
+
+    ``tbl-audit-differs``: printed numbers the data do not reproduce; ``tbl-audit-unchecked``:
+    printed numbers the rebuild does not compute, so cannot check; ``tbl-audit-findings``:
+    statements of the report that are not numbers (``contradictions:`` and printed statements
+    such as "P>0.05"). Every row names the item it is about. The claims of the report's text
+    about its own tests (``claims:``) go to ``audit.claims.*`` and ``tbl-claims``.
+    """
     from analysis.tables.model import Cell, Column, Row, Table
 
     rows = audit(store, published)
-    numeric = [r for r in rows if r.status != "not a number"]
-    matched = sum(r.status == "match" for r in numeric)
+    entries = published["values"]
+    numeric = [(r, e) for r, e in zip(rows, entries, strict=True) if r.status != "not a number"]
+    differs = [(r, e) for r, e in numeric if r.status == "differs"]
+    unchecked = [(r, e) for r, e in numeric if r.status == "not computed"]
+    findings = [(str(c.get("where", "")), str(c.get("claim", "")), str(c.get("note", "")))
+                for c in published.get("contradictions") or []]
+    findings += [(f"{r.where} ({r.key})", r.printed, r.note or "a printed statement, not a number")
+                 for r in rows if r.status == "not a number"]
     src = {"test": "audit against the printed paper", "inputs": (source_file,)}
     store.add("audit.printed", len(numeric), "int", **src)
-    store.add("audit.matched", matched, "int", **src)
-    store.add("audit.unmatched", len(numeric) - matched, "int", **src)
+    store.add("audit.checked", len(numeric) - len(unchecked), "int", **src)
+    store.add("audit.matched", sum(r.status == "match" for r, _ in numeric), "int", **src)
+    store.add("audit.differs", len(differs), "int", **src)
+    store.add("audit.not_checked", len(unchecked), "int", **src)
+    store.add("audit.unmatched", len(differs) + len(unchecked), "int", **src)
+    store.add("audit.findings", len(findings), "int", **src)
     store.add("audit.unexplained", sum(r.surprising for r in rows), "int", **src)
-    table = Table(
-        "tbl-audit",
-        "Numbers printed in the original report that the data do not reproduce",
-        stub_header="Where printed",
-        columns=[Column("printed", "Printed"), Column("computed", "From the data"),
-                 Column("note", "Explanation", align="left")],
-    )
-    for r in numeric:
-        if r.status == "match":
-            continue
-        note = r.note or ("no explanation recorded" if r.status == "differs" else "not computed in this rebuild")
-        table.add_row(Row(r.where, {
-            "printed": Cell(r.printed, "text"),
-            "computed": Cell(r.computed or "–", "text"),
-            "note": Cell(note, "text"),
-        }))
-    if table.rows:
+
+    if differs:
+        table = Table("tbl-audit-differs", "Numbers printed in the original report that the data do not reproduce",
+                      stub_header="Item", columns=[
+                          Column("where", "Where printed", align="left"), Column("printed", "Printed"),
+                          Column("computed", "From the data"), Column("note", "Explanation", align="left")])
+        for r, e in differs:
+            table.add_row(Row(_item(store, r, e), {
+                "where": Cell(r.where, "text"), "printed": Cell(r.printed, "text"),
+                "computed": Cell(r.computed or "–", "text"),
+                "note": Cell(r.note or "no explanation recorded", "text")}))
+        store.add_table(table.validate())
+    if unchecked:
+        table = Table("tbl-audit-unchecked", "Numbers printed in the original report that this rebuild does not check",
+                      stub_header="Item", columns=[
+                          Column("where", "Where printed", align="left"), Column("printed", "Printed"),
+                          Column("note", "Why it is not checked", align="left")])
+        for r, e in unchecked:
+            table.add_row(Row(_item(store, r, e), {
+                "where": Cell(r.where, "text"), "printed": Cell(r.printed, "text"),
+                "note": Cell(r.note or "not computed in this rebuild", "text")}))
+        store.add_table(table.validate())
+    if findings:
+        table = Table("tbl-audit-findings", "Statements of the original report that its own numbers do not support",
+                      stub_header="Where", columns=[Column("claim", "Statement", align="left"),
+                                                    Column("note", "Finding", align="left")])
+        for where, claim, note in findings:
+            table.add_row(Row(where, {"claim": Cell(claim, "text"), "note": Cell(note, "text")}))
         store.add_table(table.validate())
     _add_claims(store, published, source_file, alpha)
 

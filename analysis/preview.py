@@ -137,20 +137,34 @@ class Preview:
         self._server: _Server | None = None
         self._snapshot: dict[Path, tuple[int, int]] = {}
         self._analysis_stale = True  # until an analysis succeeds, every rebuild starts with one
+        self._script_cache: tuple[tuple[int, int] | None, Path | None] | None = None
 
     # -- what is watched ---------------------------------------------------------------------
     def _script_path(self) -> Path | None:
-        """The study's analysis script, as the pipeline finds it (``script:`` or the package)."""
-        from analysis.study import load_config
+        """The study's analysis script, as the pipeline finds it (``script:`` or the package).
 
+        Read again only when study.yaml changes: the watcher asks many times a second.
+        """
+        from analysis.study import STUDY_FILE, load_config
+
+        try:
+            st = (self.root / "data" / self.study_id / STUDY_FILE).stat()
+            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None
+        if self._script_cache is not None and self._script_cache[0] == stamp:
+            return self._script_cache[1]
         try:
             script = load_config(self.root, self.study_id).get("script")
         except AnalysisError:
-            return None
+            return None  # shown by the next build; looked for again once study.yaml changes
         if script:
-            return self.root / script
-        spec = importlib.util.find_spec(f"analysis.studies.{self.study_id}")
-        return Path(spec.origin) if spec and spec.origin else None
+            path: Path | None = self.root / script
+        else:
+            spec = importlib.util.find_spec(f"analysis.studies.{self.study_id}")
+            path = Path(spec.origin) if spec and spec.origin else None
+        self._script_cache = (stamp, path)
+        return path
 
     def _watched(self) -> dict[Path, str]:
         """Every file the manuscript depends on, with the stage a change to it starts."""

@@ -196,12 +196,14 @@ def _pandoc_common(shared: Path, *filters: str) -> list[str]:
     return [*args, "--citeproc", "--lua-filter", str(shared / SAFE_LINKS_FILTER), "--resource-path", "."]
 
 
-def _html_cmd(qmd: Path, out: Path, shared: Path) -> list[str]:
-    """Self-contained HTML: figures, CSS and fonts embedded in one file."""
-    return [pandoc_path(), qmd.name, *_pandoc_common(shared),
+def _html_cmd(qmd: Path, out: Path, shared: Path, others: tuple[str, ...] = ()) -> list[str]:
+    """Self-contained HTML: figures, CSS and script embedded in one file; numbers explain
+    themselves on hover and focus (``html.lua``); links to the ``others`` formats of the build."""
+    return [pandoc_path(), qmd.name, *_pandoc_common(shared), "--lua-filter", str(shared / "html.lua"),
             "--to", "html5", "--standalone", "--embed-resources", "--css", str(shared / "manuscript.css"),
-            "--metadata", "link-citations=true", "--section-divs", "--wrap=none",
-            "--shift-heading-level-by=1", "--output", out.name]
+            "--include-in-header", str(shared / "html-head.html"),
+            "--metadata", "link-citations=true", "--metadata", "other-formats=" + ",".join(others),
+            "--section-divs", "--wrap=none", "--shift-heading-level-by=1", "--output", out.name]
 
 
 def _docx_cmd(qmd: Path, out: Path, shared: Path) -> list[str]:
@@ -223,6 +225,14 @@ def _jats_cmd(qmd: Path, out: Path, shared: Path) -> list[str]:
     """JATS (Archiving and Interchange tag set): front matter, abstract, keywords, body, refs."""
     return [pandoc_path(), qmd.name, *_pandoc_common(shared), "--to", "jats_archiving", "--standalone", "--wrap=none",
             "--output", out.name]
+
+
+def _table_ids(qmd: Path) -> list[str]:
+    """The ids of the numbered tables in document order, as the crossref filter numbers them."""
+    import re
+
+    ids = re.findall(r"^: .*\{#(tbl-[A-Za-z0-9_-]+)\}\s*$", qmd.read_text(encoding="utf-8"), flags=re.M)
+    return list(dict.fromkeys(ids))
 
 
 def _compile_typst(typ: Path, out: Path, root: Path, epoch: int | None = None) -> None:
@@ -281,15 +291,20 @@ def render(
     say = progress or (lambda _msg: None)
     say("rendering " + ", ".join(p.name for p in outputs) + " (pandoc in parallel)")
     typ = qmd.with_suffix(".typ")
-    makers = {"html": _html_cmd, "docx": _docx_cmd, "jats": _jats_cmd}
+    makers = {"docx": _docx_cmd, "jats": _jats_cmd}
     jobs: dict[str, _Job] = {}
     try:
         # typst's source first: it has the most work left after pandoc (the typst compile)
         if "pdf" in formats:
             jobs["pdf"] = _Job(_typst_cmd(qmd, typ, shared), qmd.parent, env, "pandoc (typst)")
         for fmt, out in zip(formats, outputs, strict=True):
-            if fmt in makers:
-                jobs[fmt] = _Job(makers[fmt](qmd, out, shared), qmd.parent, env, f"pandoc ({fmt.upper()})")
+            if fmt == "html":
+                cmd = _html_cmd(qmd, out, shared, tuple(f for f in formats if f != "html"))
+            elif fmt in makers:
+                cmd = makers[fmt](qmd, out, shared)
+            else:
+                continue
+            jobs[fmt] = _Job(cmd, qmd.parent, env, f"pandoc ({fmt.upper()})")
         if "pdf" in jobs:
             jobs.pop("pdf").wait()
             _compile_typst(typ, qmd.with_suffix(".pdf"), qmd.parent, source_date_epoch)
@@ -299,6 +314,10 @@ def render(
                 from analysis.docx import finish_docx
 
                 finish_docx(qmd.with_suffix(".docx"), line_numbers=opts.line_numbers)
+            elif fmt == "jats":
+                from analysis.jats import finish_jats
+
+                finish_jats(qmd.with_suffix(".xml"), _table_ids(qmd))
     finally:
         for job in jobs.values():
             job.kill()

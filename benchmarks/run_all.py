@@ -352,20 +352,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"benchmarks: {runs} runs per figure, {os.cpu_count()} CPUs, load average {load:.1f}; work folder {work}")
     rows: list[Row] = []
     try:
+        sections: dict[str, Callable[[], list[Row]]] = {
+            "startup": lambda: bench_startup(runs, work),
+            "cold": lambda: bench_cold(runs, work),
+            "build": lambda: bench_build(max(1, runs // 2 + 1), work),
+            "preview": lambda: bench_preview(runs, work),
+            "scale": lambda: bench_scale(runs, work, scales),
+            "make": lambda: bench_make(1 if args.quick else max(1, runs // 2), work),
+        }
         for name in args.only:
             print(f"... {name}", flush=True)
-            if name == "startup":
-                rows += bench_startup(runs, work)
-            elif name == "cold":
-                rows += bench_cold(runs, work)
-            elif name == "build":
-                rows += bench_build(max(1, runs // 2 + 1), work)
-            elif name == "preview":
-                rows += bench_preview(runs, work)
-            elif name == "scale":
-                rows += bench_scale(runs, work, scales)
-            elif name == "make":
-                rows += bench_make(1 if args.quick else max(1, runs // 2), work)
+            try:
+                found = sections[name]()
+            except SystemExit as exc:  # one failing figure must not lose the others
+                found = [Row(f"{name}: FAILED", "", "", "", False, str(exc).splitlines()[0][:100])]
+                print(exc, file=sys.stderr)
+            for row in found:
+                print(f"    {row.name}: {row.value} ({row.spread}) {row.target} {row.note}", flush=True)
+            rows += found
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -36,6 +36,7 @@ TERMS = {  # term -> category, as in the study's data dictionary
     "diarrhea": "gastrointestinal", "dyspepsia": "gastrointestinal", "peripheral_neuropathy": "other",
     "rash": "other", "fatigue": "other", "constipation": "other",
 }
+LOST_SHARE = 0.03
 MEDIAN_MONTHS = {"pfs": {"ID": 30.0, "RD": 25.0}, "os": {"ID": 50.0, "RD": 46.0}}
 
 
@@ -50,11 +51,20 @@ def patients(n: int, rng: np.random.Generator) -> pd.DataFrame:
     for endpoint, medians in MEDIAN_MONTHS.items():
         scale = np.where(arm == "ID", medians["ID"], medians["RD"]) / np.log(2)
         times[endpoint] = rng.exponential(scale)
-    os_time = np.minimum(times["os"], admin)
-    os_event = (times["os"] <= admin).astype(int)
+    # a few patients are lost to follow-up at a random time before the end of follow-up
+    lost = rng.random(n) < LOST_SHARE
+    censor = np.where(lost, admin * rng.random(n), admin)
+    os_time = np.minimum(times["os"], censor)
+    os_event = (times["os"] <= censor).astype(int)
     pfs_raw = np.minimum(times["pfs"], times["os"])
-    pfs_time = np.minimum(pfs_raw, admin)
-    pfs_event = (pfs_raw <= admin).astype(int)
+    pfs_time = np.minimum(pfs_raw, censor)
+    pfs_event = (pfs_raw <= censor).astype(int)
+    lost &= os_event == 0
+    # why the allocated treatment stopped: progression or death when they happened, otherwise
+    # now and then an adverse event or withdrawal, else still on treatment (empty)
+    other = rng.choice(["adverse_event", "withdrew_consent", ""], n, p=[0.08, 0.02, 0.90])
+    stopped = np.where(pfs_event == 1, np.where(os_event == 1, rng.choice(["progression", "death"], n), "progression"),
+                       other)
     nrs_before = np.clip(rng.normal(7.5, 2.0, n), 0, 10)
     kps_before = np.clip(rng.normal(69, 11, n), 30, 100)
     frame = pd.DataFrame({
@@ -76,6 +86,9 @@ def patients(n: int, rng: np.random.Generator) -> pd.DataFrame:
         "nrs_after": np.round(np.clip(nrs_before - rng.normal(2.8, 1.5, n), 0, 10), 1),
         "kps_before": np.round(kps_before, 1),
         "kps_after": np.round(np.clip(kps_before + rng.normal(15, 12, n), 30, 100), 1),
+        "received_allocated": (rng.random(n) < 0.98).astype(int),
+        "discontinued_reason": stopped,
+        "lost_to_follow_up": lost.astype(int),
     })
     # rounding may lift a censored PFS time above the OS time by 0.0001: keep PFS <= OS
     frame["pfs_months"] = np.minimum(frame["pfs_months"], frame["os_months"])
@@ -111,8 +124,16 @@ def write_study(out: Path, n_patients: int, seed: int = 2021) -> Path:
             text = text.replace('pattern: "^P[0-9]{3}$"', 'pattern: "^P[0-9]+$"')
         (data / name).write_text(text, encoding="utf-8")
     pts = patients(n_patients, rng)
+    real = pd.read_csv(src / "patients.csv", dtype=str, keep_default_na=False)
+    for column in real.columns.difference(pts.columns):
+        # a column the study gained after this generator was written: bootstrap its values
+        pts[column] = rng.choice(real[column].to_numpy(), n_patients)
+    pts = pts[[c for c in real.columns if c in pts.columns]]
     pts.to_csv(data / "patients.csv", index=False, lineterminator="\n")
     adverse_events(pts["patient_id"], rng).to_csv(data / "adverse_events.csv", index=False, lineterminator="\n")
+    for extra in sorted(src.glob("*.csv")):
+        if extra.name not in ("patients.csv", "adverse_events.csv"):  # study-level files (e.g. screening)
+            shutil.copy2(extra, data / extra.name)
     return out
 
 

@@ -101,3 +101,21 @@ def test_explanations_are_computed_from_the_printed_numbers():
     assert explain({"key": "x", "note": "typed"}) == "typed"
     with pytest.raises(ConfigError, match="entry 'x': bad `check`"):
         explain({"key": "x", "check": {"median": "3"}})
+
+
+def test_add_audit_separates_differs_unchecked_and_findings():
+    """Differences, unchecked numbers and non-numeric findings go to three tables; every row names its item."""
+    from analysis.audit import add_audit
+
+    s = store()
+    published = {**PUBLISHED, "contradictions": [
+        {"where": "Methods vs Table 1", "claim": "aged 18-65", "note": "the SDs need older patients"}]}
+    add_audit(s, published)
+    assert (s["audit.printed"].raw, s["audit.checked"].raw, s["audit.matched"].raw) == (9, 8, 6)
+    assert (s["audit.differs"].raw, s["audit.not_checked"].raw, s["audit.findings"].raw) == (2, 1, 2)
+    differs = s.tables["tbl-audit-differs"]
+    assert [r["label"] for r in differs["rows"]] == ["table4.neuropathy.p", "table4.neuropathy.stat"]
+    unchecked = s.tables["tbl-audit-unchecked"]
+    assert [r["label"] for r in unchecked["rows"]] == ["pfs.logrank.p"]
+    findings = s.tables["tbl-audit-findings"]
+    assert [r["label"] for r in findings["rows"]] == ["Methods vs Table 1", "abstract (abstract.claim)"]

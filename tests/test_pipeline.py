@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -39,8 +40,11 @@ def test_build_writes_three_formats_with_the_bound_numbers(mini_project):
         assert (report / name).is_file(), name
     html = (report / "manuscript.html").read_text(encoding="utf-8")
     # values carry their key; figure embedded; cross-reference and citation resolved
-    assert '<span class="val" title="cr.A">3 (60.0)</span>' in html
-    assert '<span class="val" title="protocol.dose_mg">4</span>' in html
+    # each number explains itself on hover and focus: key, test, input file (from results.json)
+    assert re.search(r'<span class="val" data-key="cr.A" data-tip="cr.A\ncount\nfrom patients.csv '
+                     r'\(SHA-256 [0-9a-f]{12}…\)" tabindex="0">3 \(60.0\)</span>', html)
+    assert ('<span class="val" data-key="protocol.dose_mg" data-tip="protocol.dose_mg\nstudy.yaml: protocol fact\n'
+            'from study.yaml (SHA-256 ') in html
     assert "data:image/svg+xml;base64," in html
     assert "Figure\u00a01" in html and "@fig-cr" not in html
     assert "Kumar" in html and "Lancet Oncol" in html

@@ -222,7 +222,7 @@ def se_from_ci(lower: float | Sequence[float], upper: float | Sequence[float], l
 
     Accepts scalars (returns a float) or sequences (returns a list of floats).
     """
-    scalar = np.ndim(lower) == 0 and not hasattr(lower, "dtype")
+    scalar = np.ndim(lower) == 0
     lo, hi = _floats(lower, "lower"), _floats(upper, "upper")
     if lo.shape != hi.shape:
         raise StatisticsError(f"Got {lo.size} lower and {hi.size} upper bound(s); give one of each per study")
@@ -391,7 +391,10 @@ def mantel_haenszel_or(
     but has no OR: it is listed in ``not_estimable`` and ``note``, not in ``studies``, and is
     left out of Q, I-squared and the random-effects model (``rma.mh``'s ``k.yi``).
     """
-    arr = np.asarray([_floats(t, "tables") for t in tables]) if len(tables) else np.zeros((0, 4))
+    if hasattr(tables, "to_numpy"):  # a DataFrame of the four columns, nullable dtypes too
+        arr = tables.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        arr = np.asarray([_floats(t, "tables") for t in tables]) if len(tables) else np.zeros((0, 4))
     if arr.ndim != 2 or arr.shape[1] != 4:
         raise StatisticsError("`tables` must be a list of (events_t, n_t, events_c, n_c), one per study")
     if len(arr) < 2:

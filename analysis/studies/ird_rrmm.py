@@ -87,6 +87,18 @@ def _case_series(ctx: StudyContext, groups: dict) -> None:
               test="overall response, " + " + ".join(orr_codes))
     for i, code in enumerate(orr_codes):
         ctx.value(f"series.orr_codes.{i}", code, "text", note="study.yaml: ORR definition", inputs=())
+    imwg = [c for c in orr_codes if c != "MR"]  # the IMWG convention: partial response or better
+    ctx.value("series.orr_imwg", {"n": int(series["best_response"].isin(imwg).sum()), "N": n}, "n_pct",
+              test="overall response by IMWG, " + " + ".join(imwg))
+    for i, code in enumerate(imwg):
+        ctx.value(f"series.orr_imwg_codes.{i}", code, "text", note="IMWG ORR definition", inputs=())
+    for name in ("renal", "diabetes"):
+        count = int((series[groups[name]["column"]] == "yes").sum())
+        ctx.value(f"series.{name}.yes", {"n": count, "N": n}, "n_pct", test="count")
+    ages = series["age"].astype(float)
+    ctx.value("series.age", {"median": float(ages.median()), "min": float(ages.min()), "max": float(ages.max())},
+              "median_range", digits=1, test="median (range)")
+    _series_table(ctx, groups)
 
     responders = ctx.using(by="responder", arms=[Arm("yes", "Responders"), Arm("no", "Non-responders")])
     responders.baseline(
@@ -121,6 +133,37 @@ def _case_series(ctx: StudyContext, groups: dict) -> None:
     ctx.significance_summary("characteristics")
 
 
+def _series_table(ctx: StudyContext, groups: dict) -> None:
+    """The 21 patients of the case series in one column: every cell is a ``series.*`` value."""
+    from analysis.tables.model import Cell, Column, Row, Table
+
+    store = ctx.store
+    n = store["series.n"].raw
+    table = Table("tbl-series", "Characteristics and best response of the patients in the case series",
+                  "Characteristic", [Column("all", f"All patients (n={n})")])
+
+    def cell(key: str) -> dict[str, Cell]:
+        value = store[key]
+        return {"all": Cell(value.raw, value.kind, value.digits, key)}
+
+    table.add_row(Row("Age, years, median (range)", cell("series.age")))
+    blocks = [("Sex", [(f"series.sex.{lv['code']}", lv["label"]) for lv in groups["sex"]["levels"]]),
+              ("Paraprotein", [(f"series.chain.{lv['code']}", lv["label"]) for lv in groups["chain"]["levels"]]),
+              ("Disease status", [(f"series.disease_status.{lv['code']}", lv["label"])
+                                  for lv in groups["disease_status"]["levels"]]),
+              ("Previous treatment", [(f"series.exposed.{d}", d.capitalize())
+                                      for d in ("thalidomide", "lenalidomide", "ixazomib")]),
+              ("Comorbidity", [("series.renal.yes", "Renal insufficiency"), ("series.diabetes.yes", "Diabetes")]),
+              ("Best response", [(f"series.response.{c.lower()}", label) for c, label in
+                                 (*RESPONSE_ROWS, ("SD", "Stable disease"), ("PD", "Progressive disease"))])]
+    for head, rows in blocks:
+        table.add_row(Row(head))
+        for key, label in rows:
+            table.add_row(Row(label, cell(key), indent=1))
+    table.notes.append("Values are n (%) of the patients, or median (range).")
+    ctx.add_table(table.validate())
+
+
 def _meta_analysis(ctx: StudyContext) -> None:
     binary, ratios = ctx.frame_of("meta_binary"), ctx.frame_of("meta_ratios")
     bfile, rfile = ctx.file_of("meta_binary"), ctx.file_of("meta_ratios")
@@ -134,7 +177,7 @@ def _meta_analysis(ctx: StudyContext) -> None:
     for key, label, measure in RATIO_OUTCOMES:
         rows = ratios[ratios["outcome"] == key]
         result = generic_from_ci(list(rows["hr"]), list(rows["lower"]), list(rows["upper"]), list(rows["study"]),
-                                 measure="ratio")
+                                 measure=measure)
         outcomes.append(MetaOutcome(key, label, measure, result))
     table, decisions = tbl_meta(outcomes, ctx.store, "meta", "tbl-meta",
                                 "Pooled efficacy of daratumumab-based triplets against doublets (CASTOR and POLLUX)",
@@ -157,11 +200,18 @@ def _transplant(ctx: StudyContext) -> None:
     cohort = ctx.frame
     summaries = []
     for endpoint, label in (("os", "Overall survival"), ("efs", "Event-free survival")):
-        summaries.append(ctx.survival(
+        summary = ctx.survival(
             f"tx_{endpoint}", time=f"{endpoint}_years", event=f"{endpoint}_event", label=label,
             caption=f"{label} after autologous transplantation by myeloma type", reference="IgG",
-            landmarks=[("y3", 3.0, "3-year")], time_unit="years", digits=1,
-        ))
+            landmarks=[("y3", 3.0, "3-year")], time_unit="years", digits=1, table=False,
+            stub_header="Myeloma type", landmark_noun=label[0].lower() + label[1:], pairwise=True,
+        )
+        summary.table.notes.append(
+            "Reconstruction only: the original report printed the light-chain and IgG medians and the light-chain "
+            "against IgG P values; the IgA row, the hazard ratios and the 3-year rates exist only in these "
+            "synthetic records and were not reported.")
+        ctx.add_table(summary.table)
+        summaries.append(summary)
         # the comparison the report makes: light chain against IgG, all patients and those in CR
         for subset, mask in (("all", cohort["chain_type"].isin(["light_chain", "IgG"])),
                              ("cr", cohort["chain_type"].isin(["light_chain", "IgG"]) & (cohort["achieved_cr"] == 1))):
@@ -174,6 +224,9 @@ def _transplant(ctx: StudyContext) -> None:
         ctx.value(f"tx.n.{arm.code}", int((cohort["chain_type"] == arm.code).sum()), "int", test="count")
     ctx.value("tx.n_total", len(cohort), "int", test="count")
     ctx.value("tx.n_cr", int(cohort["achieved_cr"].sum()), "int", test="count")
+    for arm in ctx.arms:
+        rows = cohort[cohort["chain_type"] == arm.code]
+        ctx.value(f"tx.n_cr_by.{arm.code}", int(rows["achieved_cr"].sum()), "int", test="count")
     ctx.km_figure(
         "fig-transplant", summaries,
         caption="Kaplan-Meier estimates of overall survival (A) and event-free survival (B) after autologous "

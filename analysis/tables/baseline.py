@@ -37,7 +37,7 @@ one kind of summary, each continuous row's label names its own ("CRP, median (mi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -50,7 +50,14 @@ from analysis.stats.descriptive import summarise
 from analysis.stats.nonparametric import kruskal_wallis, wilcoxon_rank_sum
 from analysis.stats.ttest import one_way_anova, two_sample_t
 from analysis.study import Arm
-from analysis.tables.comparison import DASH, add_categorical_test, arm_columns, arm_sizes, register_sizes
+from analysis.tables.comparison import (
+    DASH,
+    add_categorical_test,
+    arm_columns,
+    arm_sizes,
+    drop_empty_column,
+    register_sizes,
+)
 from analysis.tables.model import Cell, CellBinder, Column, Row, Table, key_segment, slugify
 
 __all__ = ["SUMMARY_RULES", "SummaryRule", "Variable", "tbl_baseline"]
@@ -178,6 +185,7 @@ class _Used:
     categorical: list[str]
     continuous: dict[str, list[str]]  # "t for ... (label)" grouping: (symbol, label) -> variable labels
     symbols: dict[str, str]
+    exact: list[str] = field(default_factory=list)  # tests without a statistic (Fisher's exact)
 
 
 def tbl_baseline(
@@ -238,6 +246,7 @@ def tbl_baseline(
         else:
             _continuous(table, binder, frame, arm_of, arms, var, named, t_method, file, used, len(kinds) > 1)
     table.notes.append(_note(used))
+    drop_empty_column(table, "stat")
     if any(r.label == "Missing" for r in table.rows):
         table.notes.append("Missing values are counted in the Missing rows and left out of the tests.")
     return table.validate()
@@ -266,7 +275,11 @@ def _note(used: _Used) -> str:
         parts.append(f"{used.symbols[label]} for {who} ({label})")
     order = ["n (%)", *SUMMARIES.values()]
     text = f"Values are {_or_list(sorted(used.summaries, key=order.index) or ['n (%)'])}."
-    return text + (" Statistic: " + "; ".join(parts) + "." if parts else "")
+    text += " Statistic: " + "; ".join(parts) + "." if parts else ""
+    if used.exact and not used.categorical:
+        # every categorical row used an exact test: the note must not promise a χ² the table lacks
+        text += f" Categorical variables were compared with {_and_list(used.exact)} (marked), which has no statistic."
+    return text
 
 
 def _categorical(
@@ -308,7 +321,9 @@ def _categorical(
     result = add_categorical_test(binder, table, head, var.slug, counts, var_rule)
     if result is None:
         return
-    if test == "rule":
+    if test == "rule" and result.statistic is None:
+        _add(used.exact, result.method_label)  # Fisher: the row is marked and has no statistic
+    elif test == "rule":
         _add(used.categorical, rule.describe())
     elif test == "pearson":  # set for this variable: say so on its row, the table's rule does not apply
         head.marks.append(table.mark(var_rule.describe()))

@@ -26,7 +26,14 @@ from analysis.study import Arm
 from analysis.tables.model import Cell, CellBinder, Column, Row, Table, key_segment, slugify
 
 __all__ = [
-    "DASH", "Outcome", "add_categorical_test", "arm_columns", "arm_sizes", "register_sizes", "tbl_comparison",
+    "DASH",
+    "Outcome",
+    "add_categorical_test",
+    "arm_columns",
+    "arm_sizes",
+    "drop_empty_column",
+    "register_sizes",
+    "tbl_comparison",
     "untested_reason",
 ]
 
@@ -117,6 +124,13 @@ def untested_reason(counts: Sequence[Sequence[int]], error: UntestableTable, *, 
     if outcome and len(counts) == 2:
         return "no patient had this outcome" if sum(counts[0]) == 0 else "every patient had this outcome"
     return "only one level was observed"
+
+
+def drop_empty_column(table: Table, key: str) -> None:
+    """Remove column ``key`` when no row has a cell in it (e.g. a χ² column where every row
+    used Fisher's exact test, which has no statistic)."""
+    if not any(key in row.cells for row in table.rows):
+        table.columns = [c for c in table.columns if c.key != key]
 
 
 def add_categorical_test(
@@ -247,6 +261,7 @@ def tbl_comparison(
                                             where=f"Missing/{g.code}")
         table.add_row(row)
         table.notes.append("Patients with a missing outcome are counted as not having it in the tests.")
+    drop_empty_column(table, "stat")
     table.notes.insert(0, "Values are n (%) of all patients in each group.")
     if tested:
         table.notes.append(f"P values: {(rule or CategoricalRule()).describe()}.")

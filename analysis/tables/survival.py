@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.errors import DataValidationError, StatisticsError
+from analysis.formatting import fmt_p_phrase
 from analysis.results import ResultsStore
 from analysis.stats.survival import (
     CoxResult,
@@ -122,15 +123,25 @@ def tbl_survival(
     time_unit: str = "months",
     inputs: Sequence[str] = (),
     digits: int = 2,
+    stub_header: str = "Arm",
+    landmark_noun: str = "survival",
+    pairwise: bool = False,
     strata: Sequence[str] = (),
 ) -> SurvivalSummary:
     """Summarise one time-to-event endpoint by arm.
 
-    ``landmarks`` are ``(label, time, header)`` triples, e.g. ``("y3", 36, "3-year")``;
-    ``reference`` is the arm the hazard ratios compare against (default: the last arm).
+    ``landmarks`` are ``(label, time, header)`` triples, e.g. ``("y3", 36, "3-year")``, headed
+    "3-year <landmark_noun>, %"; ``reference`` is the arm the hazard ratios compare against
+    (default: the last arm); ``stub_header`` heads the first column.
     ``strata`` (column names, e.g. the randomisation strata) make the log-rank test and the
     Cox model stratified, as R's ``survdiff``/``coxph`` with ``strata()``; the Kaplan-Meier
     curves and medians stay per arm. Patients with a stratum missing are refused.
+
+    With more than two arms a single log-rank P compares them all, which a reader of one row
+    may take for that row's comparison. ``pairwise=True`` instead gives each arm's row the
+    log-rank P of that arm against the reference (``<prefix>.logrank_vs_ref.<arm>``, stratified
+    like the overall test), headed so, and states the overall test in a note; either way the
+    column names its test.
     """
     codes = [a.code for a in arms]
     data = frame[frame[arm_column].isin(codes)]
@@ -152,9 +163,11 @@ def tbl_survival(
 
     columns = [Column("n", "Patients"), Column("events", "Events"),
                Column("median", f"Median, {time_unit} (95% CI)")]
-    columns += [Column(f"lm_{label}", f"{header} survival, %") for label, _, header in landmarks]
-    columns += [Column("hr", "Hazard ratio (95% CI)"), Column("p", "Log-rank P")]
-    table = Table(table_id, caption, stub_header="Arm", columns=columns)
+    columns += [Column(f"lm_{label}", f"{header} {landmark_noun}, %") for label, _, header in landmarks]
+    ref_name = next((a.name for a in arms if a.code == (reference or codes[-1])), None)
+    p_header = f"Log-rank P vs {ref_name}" if pairwise and len(codes) > 2 else "Log-rank P"
+    columns += [Column("hr", "Hazard ratio (95% CI)"), Column("p", p_header)]
+    table = Table(table_id, caption, stub_header=stub_header, columns=columns)
 
     fits: dict[str, KMFit] = {}
     for label, when, _ in landmarks:
@@ -210,10 +223,23 @@ def tbl_survival(
                     test=f"Cox proportional hazards (Efron ties){stratified}, Wald CI", where=f"{arm.name}/HR",
                 )
                 bind.cell(["hr_p", seg], term.p, "p", test="Cox proportional hazards, Wald test")
-        if i == 0:
+        if pairwise and len(codes) > 2:
+            if arm.code != ref:
+                pair = (g == arm.code) | (g == ref)
+                vs = logrank(t[pair], e[pair], g[pair], levels=[arm.code, ref],
+                             strata=None if s is None else s.to_numpy()[pair])
+                cells["p"] = bind.cell(["logrank_vs_ref", seg], vs.p, "p",
+                                       test=f"log-rank test{stratified}, {arm.name} vs {ref_name}",
+                                       where=f"{arm.name}/P")
+        elif i == 0:
             cells["p"] = bind.cell(["logrank", "p"], test.p, "p", test=f"log-rank test{stratified}",
                                    where=f"{arm.name}/P")
         table.add_row(Row(arm.label, cells))
+    if pairwise and len(codes) > 2:
+        bind.cell(["logrank", "p"], test.p, "p", test=f"log-rank test{stratified} across {len(codes)} groups")
+        overall = fmt_p_phrase(test.p, store.style.p_digits, "").strip()
+        table.notes.append(f"Log-rank P: each row against {ref_name}. The log-rank test across all {len(codes)} "
+                           f"groups ({test.df} degrees of freedom) gives P {overall}.")
     bind.cell(["logrank", "chisq"], test.chisq, "stat", test=f"log-rank test{stratified}")
     bind.cell(["logrank", "df"], test.df, "int", test=f"log-rank test{stratified}")
     if strata:

@@ -180,6 +180,7 @@ def test_nullable_dtypes_work_like_floats(r_ref):
     counts = pd.DataFrame({"et": [199, 261], "nt": [240, 281], "ec": [148, 211], "nc": [234, 276]}, dtype="Int64")
     mh = mantel_haenszel_or([tuple(r) for r in counts.itertuples(index=False)])
     assert mh == mantel_haenszel_or([(199, 240, 148, 234), (261, 281, 211, 276)])
+    assert mantel_haenszel_or(counts) == mh  # the frame itself
 
 
 def test_double_zero_study_stays_in_the_mh_sums_as_metafor(r_summary):
@@ -202,3 +203,11 @@ def test_double_zero_study_stays_in_the_mh_sums_as_metafor(r_summary):
     assert "B had no events" in res.note and "weight 0%" in res.note
     without = r_summary["meta_mh_zero"]["without"]
     assert res.fixed.estimate == pytest.approx(without["pooled"], rel=1e-12)
+
+
+def test_se_from_ci_keeps_scalars_scalar():
+    import numpy as np
+
+    assert isinstance(se_from_ci(np.float64(0.5), np.float64(2.0)), float)
+    assert se_from_ci(0.5, 2.0) == pytest.approx(math.log(4) / (2 * 1.959963984540054), rel=1e-12)
+    assert se_from_ci([0.5], [2.0]) == [se_from_ci(0.5, 2.0)]

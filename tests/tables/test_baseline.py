@@ -10,6 +10,7 @@ import pytest
 from analysis.errors import ConfigError, DataValidationError
 from analysis.results import ResultsStore
 from analysis.stats.contingency import CategoricalRule, compare_counts
+from analysis.stats.nonparametric import wilcoxon_rank_sum
 from analysis.stats.ttest import two_sample_t
 from analysis.study import Arm
 from analysis.tables.baseline import Variable, tbl_baseline
@@ -160,7 +161,8 @@ def test_gtsummary_rule_with_three_groups_is_kruskal_and_median_iqr():
     assert store["t1.score.p"].raw == pytest.approx(ref["kruskal"]["p"], rel=1e-10)
     assert store["t1.score.test"].raw == "Kruskal-Wallis test"
     assert "H for continuous variables (Kruskal-Wallis test)" in t.notes[0]
-    assert t.notes[0].startswith("Values are n (%) or median (IQR). Statistic: χ² for categorical variables")
+    assert t.notes[0].startswith("Values are n (%) or median (IQR). Statistic: H for continuous variables")
+    assert t.notes[0].endswith("Categorical variables were compared with Fisher's exact test (marked), which has no statistic.")
 
 
 def test_default_rule_with_three_groups_is_one_way_anova():
@@ -266,3 +268,20 @@ def test_nullable_dtypes_with_pd_na_give_the_same_table():
     assert to_markdown(t_null) == to_markdown(t_plain)
     assert s_null["t1.age_missing.ID"].raw == 1 and s_null["t1.age.p"].raw == s_plain["t1.age.p"].raw
     assert s_null["t1.age_int.p"].raw == s_plain["t1.age_int.p"].raw
+
+
+def test_a_study_chooses_the_named_rule_through_the_context():
+    """ctx.baseline(..., summary_rule="gtsummary"): median (IQR) and Wilcoxon, the study's
+    categorical rule for the rest (R: wilcox.test(x, y), normal approximation here: ties)."""
+    from analysis.context import StudyContext
+    from analysis.formatting import Style
+    from analysis.study import Study
+
+    study = Study(id="trial", root=Path("."), config={"statistics": {}}, arms=ARMS, style=Style(),
+                  frames={"patients": frame()}, files={"patients": "patients.csv"})
+    ctx = StudyContext(study, data="patients", by="arm")
+    ctx.baseline(VARIABLES, summary_rule="gtsummary")
+    assert ctx.store["baseline.age.ID"].kind == "median_iqr"
+    ref = wilcoxon_rank_sum(AGES_ID, AGES_DT)
+    assert ctx.store["baseline.age.p"].raw == ref.p and not ref.exact  # AGES have ties
+    assert ctx.store["baseline.age.test"].raw == ref.method_label

@@ -79,7 +79,7 @@ def test_three_arms_and_fisher_rows():
     assert "table2.cr.stat" not in store
     cr = t.rows[0]
     assert "stat" not in cr.cells and cr.marks == ["a"] and t.footnotes == ["Fisher's exact test"]
-    assert [c.key for c in t.columns] == ["A", "B", "C", "stat", "p"]
+    assert [c.key for c in t.columns] == ["A", "B", "C", "p"]  # every row used Fisher: no empty χ² column
 
 
 def test_missing_response_is_shown_and_counted_as_non_response():

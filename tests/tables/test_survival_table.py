@@ -74,3 +74,27 @@ def test_arm_without_events_prints_nr_and_no_hazard_ratio():
     assert [r.cells["hr"].raw for r in summary.table.rows] == ["–", "–"]
     assert summary.table.notes[-1].startswith("Hazard ratio not estimable:")
     assert 0 < store["os.logrank.p"].raw < 1  # the log-rank test is still reported
+
+
+def test_pairwise_log_rank_against_the_reference():
+    """Three groups: each row's P is its two-group log-rank test against the reference (the test
+    R's survdiff gives on that pair), the overall test is in a note, the headers name both."""
+    from analysis.stats.survival import logrank
+
+    frame = pd.read_csv(REF / "leukemia.csv")
+    frame["arm"] = ["T" if rx else ("C1" if i % 2 else "C2") for i, rx in enumerate(frame["Rx"])]
+    store = ResultsStore("leuk3")
+    arms = [Arm("T", "6-MP"), Arm("C1", "Control one"), Arm("C2", "Control two")]
+    summary = tbl_survival(frame, time="t", event="status", arm_column="arm", arms=arms, store=store, prefix="s",
+                           table_id="tbl-s", caption="c", reference="C1", landmarks=[("w10", 10, "10-week")],
+                           time_unit="weeks", stub_header="Group", landmark_noun="remission", pairwise=True)
+    pair = frame[frame["arm"].isin(["T", "C1"])]
+    expected = logrank(pair["t"], pair["status"], pair["arm"], levels=["T", "C1"]).p
+    assert store["s.logrank_vs_ref.T"].raw == pytest.approx(expected, rel=1e-12)
+    assert "s.logrank_vs_ref.C1" not in store
+    headers = [c.header for c in summary.table.columns]
+    assert headers[-1] == "Log-rank P vs Control one" and "10-week remission, %" in headers
+    assert summary.table.stub_header == "Group"
+    overall = logrank(frame["t"], frame["status"], frame["arm"], levels=["T", "C1", "C2"])
+    assert store["s.logrank.p"].raw == pytest.approx(overall.p, rel=1e-12)
+    assert "The log-rank test across all 3 groups (2 degrees of freedom)" in summary.table.notes[0]
