@@ -96,6 +96,8 @@ class StudyContext:
                 f"Invalid `statistics.survival_conf_type` {self.conf_type!r}. Must be one of: {_CONF_TYPES}"
             )
         self.alpha = float(stats.get("alpha", 0.05))
+        # table key -> {row segment: short name}; shared with the contexts made by using()
+        self._short_names: dict[str, dict[str, str]] = {}
 
     # -- what the builders read -------------------------------------------------------
     @property
@@ -144,7 +146,7 @@ class StudyContext:
         >>> responders = ctx.using(frame=series, by="responder", arms=[Arm("yes", "Responders"),
         ...                        Arm("no", "Non-responders")])  # doctest: +SKIP
         """
-        return StudyContext(
+        other = StudyContext(
             self.study,
             data=data or self.data,
             by=by or self.by,
@@ -152,6 +154,8 @@ class StudyContext:
             frame=frame if frame is not None else (self._frame if data is None else None),
             store=self.store,
         )
+        other._short_names = self._short_names
+        return other
 
     # -- single values ------------------------------------------------------------------
     def value(
@@ -181,8 +185,11 @@ class StudyContext:
         """Patients in all (``<key>.total``) and per arm (``<key>.<arm>``)."""
         frame = self.frame
         self.value(f"{key}.total", len(frame), "int", test="count")
+        from analysis.tables.model import key_segment
+
         for arm in self.arms:
-            self.value(f"{key}.{arm.code}", int((frame[self.by] == arm.code).sum()), "int", test="count")
+            count = int((frame[self.by].astype("string") == arm.code).sum())
+            self.value(f"{key}.{key_segment(arm.code)}", count, "int", test="count")
 
     # -- tables -------------------------------------------------------------------------
     def add_table(self, table: Table) -> Table:
@@ -202,11 +209,14 @@ class StudyContext:
         """Baseline characteristics by arm (:func:`analysis.tables.baseline.tbl_baseline`).
 
         ``variables`` are specs such as ``{"column": "age", "label": "Age, years",
-        "type": "continuous", "short": "age"}``; ``options`` pass on (``stub_header``,
-        ``pct_digits``). The study's categorical rule and t-test apply.
+        "type": "continuous", "short": "age"}``: ``short`` is the variable's name in prose
+        (:meth:`significance_summary`); ``options`` pass on (``stub_header``, ``pct_digits``).
+        The study's categorical rule and t-test apply.
         """
-        from analysis.tables.baseline import tbl_baseline
+        from analysis.tables.baseline import Variable, tbl_baseline
 
+        shorts = {Variable.coerce(v).slug: v["short"] for v in variables if isinstance(v, Mapping) and v.get("short")}
+        self._short_names.setdefault(key, {}).update(shorts)
         table = tbl_baseline(
             self.frame, self.by, self.arms, self.store, key, id or table_id(key), caption, variables,
             rule=self.rule, t_method=self.t_method, inputs=self.inputs, **options,
@@ -390,10 +400,11 @@ class StudyContext:
     # -- summaries of what was computed -------------------------------------------------------
     def significance_summary(self, key: str) -> None:
         """``<key>.significant_count`` and ``<key>.significant_rows.<i>``: the rows of a table
-        whose test is below alpha (:func:`analysis.methods.add_significance_summary`)."""
+        whose test is below alpha (:func:`analysis.methods.add_significance_summary`), named by
+        the ``short`` name their variable was given (else by the row label)."""
         from analysis.methods import add_significance_summary
 
-        add_significance_summary(self.store, key, self.study)
+        add_significance_summary(self.store, key, self.study, names=self._short_names.get(key))
 
     def methods(self, tables: Sequence[str]) -> None:
         """``methods.*``: the test rule, the rows that fell back to Fisher's test (in the tables
