@@ -24,6 +24,7 @@ class Arm:
 
     @property
     def name(self) -> str:
+        """The short name when there is one, else the label (prose uses it)."""
         return self.short or self.label
 
 
@@ -48,10 +49,12 @@ class Study:
 
     @property
     def protocol(self) -> dict[str, Any]:
+        """The ``protocol:`` block of study.yaml (facts the manuscript cites)."""
         return self.config.get("protocol", {})
 
     @property
     def statistics(self) -> dict[str, Any]:
+        """The ``statistics:`` block of study.yaml (test rules and settings)."""
         return self.config.get("statistics", {})
 
 
