@@ -204,22 +204,27 @@ class CoxResult:
 
     @property
     def hr(self) -> float:
+        """Hazard ratios, one per term."""
         return self._single().hr
 
     @property
     def lower(self) -> float:
+        """Lower 95% limits of the hazard ratios."""
         return self._single().lower
 
     @property
     def upper(self) -> float:
+        """Upper 95% limits of the hazard ratios."""
         return self._single().upper
 
     @property
     def coef(self) -> float:
+        """Coefficients (log hazard ratios)."""
         return self._single().coef
 
     @property
     def se(self) -> float:
+        """Standard errors of the coefficients."""
         return self._single().se
 
 
