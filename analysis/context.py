@@ -351,6 +351,52 @@ class StudyContext:
         )
         return self.add_table(table)
 
+    def regression(
+        self,
+        model: Any,
+        *,
+        key: str = "regression",
+        id: str | None = None,
+        caption: str = "Regression model",
+        **options: Any,
+    ) -> Any:
+        """A regression table (HR or OR with 95% CI and P per term) of a fitted model
+        (:func:`analysis.tables.regression.tbl_regression`): the engine's Cox or logistic model,
+        or one of statsmodels or lifelines. ``options`` pass on (``univariable``, ``labels``,
+        ``level_labels``, ``include``, ``reference``, ``digits``, ``p_digits``). Returns the
+        built table; ``.forest()`` draws its forest plot."""
+        from analysis.tables.regression import tbl_regression
+
+        built = tbl_regression(model, store=self.store, prefix=key, table_id=id or table_id(key), caption=caption,
+                               inputs=self.inputs, **options)
+        self.add_table(built.table)
+        return built
+
+    def subgroups(
+        self,
+        subgroups: Sequence[Any],
+        *,
+        time: str,
+        event: str,
+        key: str = "subgroups",
+        id: str | None = None,
+        caption: str = "Hazard ratios by subgroup",
+        **options: Any,
+    ) -> Any:
+        """Hazard ratios of the arms within each level of each subgroup variable, with the
+        interaction test (:func:`analysis.tables.subgroup.tbl_subgroup`). ``subgroups`` are
+        :class:`~analysis.tables.subgroup.Subgroup` objects or ``{"column": ..., "label": ...}``
+        mappings; ``options`` pass on (``reference``, ``strata``, ``ties``, ``overall_label``,
+        ``digits``). Returns the analysis; ``.forest()`` draws the subgroup forest plot."""
+        from analysis.tables.subgroup import Subgroup, tbl_subgroup
+
+        specs = [s if isinstance(s, Subgroup) else Subgroup(**s) for s in subgroups]
+        built = tbl_subgroup(self.frame, time=time, event=event, arm_column=self.by, arms=self.arms, subgroups=specs,
+                             store=self.store, prefix=key, table_id=id or table_id(key), caption=caption,
+                             inputs=self.inputs, **options)
+        self.add_table(built.table)
+        return built
+
     # -- figures ------------------------------------------------------------------------
     def figure(self, id: str, figure: Any, *, caption: str, alt: str | None = None,
                width: str = "100%") -> Any:

@@ -241,8 +241,11 @@ def run_analysis(study: Study) -> ResultsStore:
     try:
         module = _load_script(study)
         store = module.analyse(study)
-    except DataValidationError:
-        raise  # it names the data file, row and column already
+    except DataValidationError as exc:
+        if exc.row is not None:
+            raise  # a bad record: it names the data file, row and column already
+        # a column the script asked a builder for: also say which call of the script it was
+        raise _located(study, ScriptError(str(exc)).with_traceback(exc.__traceback__)) from exc
     except AnalysisError as exc:
         raise _located(study, exc) from exc
     except Exception as exc:

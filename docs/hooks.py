@@ -26,7 +26,8 @@ DOCUMENTED = (
     "analysis.tables.survival", "analysis.tables.adverse", "analysis.tables.scores", "analysis.tables.meta",
     "analysis.tables.model", "analysis.figures.km", "analysis.figures.forest", "analysis.figures.scores",
     "analysis.stats.contingency", "analysis.stats.ttest", "analysis.stats.survival", "analysis.stats.meta",
-    "analysis.stats.descriptive", "analysis.methods",
+    "analysis.stats.descriptive", "analysis.stats.nonparametric", "analysis.stats.cox", "analysis.stats.logistic",
+    "analysis.stats.regression", "analysis.tables.regression", "analysis.tables.subgroup", "analysis.methods",
 )
 
 

@@ -184,3 +184,22 @@ def test_new_study_builds_three_formats_on_the_first_try(project, tmp_path, caps
         assert norm(store.text("baseline.stage_missing.control")) in tables, fmt
     html = (report / "manuscript.html").read_text(encoding="utf-8")
     assert "Dose groups compared" in html and "No. at risk" in (report / "figures" / "fig-km.svg").read_text()
+
+
+def test_a_wrong_column_in_the_script_names_the_script_line_and_the_column(project, tmp_path, capsys):
+    data = write_trial(tmp_path / "in" / "two.csv", groups=("A", "B"))
+    new_study(project, "two", data, by="group")
+    script = project / "analysis" / "studies" / "two.py"
+    lines = script.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if "ctx.counts()" in line)
+    cases = [
+        ('    ctx.value("x.mean", float(ctx.frame["wieght"].mean()), "num")', "'wieght'"),
+        ('    ctx.baseline([{"column": "wieght", "label": "Weight", "type": "continuous"}], key="extra")',
+         "`wieght`"),
+    ]
+    for line, column in cases:
+        script.write_text("\n".join([*lines[: at + 1], line, *lines[at + 1:]]) + "\n", encoding="utf-8")
+        assert main(["--root", str(project), "analyse", "two", "-q"]) == 1
+        err = capsys.readouterr().err
+        assert f"analysis/studies/two.py:{at + 2}" in err, err
+        assert column in err and "Traceback" not in err, err
