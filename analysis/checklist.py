@@ -183,6 +183,8 @@ def _words(node: Any) -> int:
     if kind == "Str":
         return 1 if any(ch.isalnum() for ch in node["c"]) else 0
     content = node.get("c")
+    if kind == "Div" and "table-notes" in content[0][1]:
+        return 0  # a table's notes belong to the table
     if kind in ("Span", "Div"):
         content = content[1]  # skip the attributes
     return _words(content)

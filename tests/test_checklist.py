@@ -44,6 +44,10 @@ Six seven, eight – nine [@cite2020; @other] ten (@fig-consort).
 
 : Table caption words
 
+::: {.table-notes}
+Table note words are not counted.
+:::
+
 ![Figure caption words](x.svg){#fig-consort}
 
 ## A heading not counted

@@ -155,3 +155,59 @@ def test_every_bound_span_prints_its_own_value(built):
     keys = {k for k, _ in spans}
     if study == "ird_rrmm":  # "13 of 21": numerator and denominator each carry their own key
         assert {"series.orr.n", "series.orr.N"} <= keys
+
+
+def _texts(report: Path) -> dict[str, str]:
+    """The reader-visible text of each format, whitespace folded."""
+    html = re.sub(r"<[^>]+>", " ", (report / "manuscript.html").read_text(encoding="utf-8"))
+    doc = Document(str(report / "manuscript.docx"))
+    docx = " ".join([p.text for p in doc.paragraphs] + [c.text for t in doc.tables for r in t.rows for c in r.cells])
+    pdf = " ".join(page.extract_text() for page in PdfReader(report / "manuscript.pdf").pages)
+    return {"html": norm(html), "docx": norm(docx), "pdf": norm(pdf.replace("\u00ad\n", "").replace("-\n", "-"))}
+
+
+def test_title_block_and_declarations_in_every_format(built):
+    """Issue #13: authors, affiliations, correspondence, word counts and declarations are printed in
+    HTML, PDF and DOCX; the .qmd carries Quarto's author schema; the notice speaks to the reader."""
+    import yaml
+
+    from analysis.frontmatter import load_front_matter
+    from analysis.study import load_config
+
+    study, report, _ = built
+    config = load_config(REPO, study)
+    front = load_front_matter(config)
+    statement = norm(config["synthetic"]["statement"])
+    assert "folder" not in statement and "published.yaml" not in statement and "analysed here" in statement
+    qmd = (report / "manuscript.qmd").read_text(encoding="utf-8")
+    meta = yaml.safe_load(qmd.split("---")[1])
+    assert [a["name"] for a in meta["author"]] == [a.name for a in front.authors]
+    assert {a["id"] for a in meta["affiliations"]} == {f.id for f in front.affiliations}
+    first = meta["author"][0]
+    assert first["corresponding"] is True and first["affiliations"][0] == {"ref": front.authors[0].affiliations[0]}
+    for fmt, text in _texts(report).items():
+        for needle in ("Placeholder front matter", "Corresponding author", "Word count: abstract", "Declarations",
+                       "Ethics approval", "Funding", "Conflicts of interest", "Author contributions",
+                       "Data availability", front.authors[-1].name, front.affiliations[0].name):
+            assert needle in text, (fmt, needle)
+        assert statement[:80] in text, fmt
+        if study == "ixazomib_ndmm":
+            assert "Trial registration" in text, fmt
+            assert "Flow of participants through the trial" in text, fmt
+
+
+def test_rrmm_tables_name_their_tests(built):
+    """Issue #13 item 5: the transplant tables' first column is the myeloma type, each P names its
+    comparison, landmark columns name the endpoint; no table keeps an empty chi-square column."""
+    study, report, store = built
+    if study != "ird_rrmm":
+        pytest.skip("RRMM tables only")
+    efs = (report / "tables/tbl-tx-efs.md").read_text(encoding="utf-8")
+    assert norm(efs).startswith("+") and "Myeloma type" in efs and "| Arm " not in efs
+    assert "event-free" in efs and "Log-rank P vs" in efs
+    assert store["tx_efs.logrank_vs_ref.light_chain"].raw == store["tx_efs.lc_vs_igg.all.p"].raw
+    for tid in ("tbl-status", "tbl-thalidomide", "tbl-lenalidomide", "tbl-ixazomib"):
+        header = (report / f"tables/{tid}.md").read_text(encoding="utf-8").splitlines()[1]
+        assert "χ²" not in header, tid
+    assert "tbl-series" in store.tables
+    assert store["series.orr_imwg"].raw["n"] < store["series.orr"].raw["n"]
