@@ -23,13 +23,14 @@ RENDER_SRC   := analysis/templating.py analysis/lint.py analysis/render.py analy
                 analysis/provenance.py analysis/outputs.py $(wildcard analysis/tables/*.py) \
                 analysis/formatting.py $(wildcard templates/_shared/*)
 
-.PHONY: report test lint bench install clean help
+.PHONY: report test lint bench install clean help docs
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make report [STUDY=id] [ENGINE=embedded|quarto]   build manuscripts into report/"
 	@echo "make test                                          run the tests"
 	@echo "make lint                                          unbound-number lint and ruff"
+	@echo "make docs                                          build the user guide into build/site/"
 	@echo "make bench                                         every speed figure in one table (minutes)"
 	@echo "make -j2 report                                    build the studies side by side"
 	@echo "studies: $(STUDIES)"
@@ -61,6 +62,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/python -m analysis lint
 	$(BIN)/ruff check analysis tests
+
+docs: $(STAMP)
+	$(BIN)/python -m mkdocs build --strict
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

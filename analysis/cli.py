@@ -258,6 +258,22 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    from analysis.new import new_study
+
+    root = _root(args)
+    plan = new_study(root, args.id, Path(args.data), by=args.by, time=args.time, event=args.event,
+                     event_value=args.event_value, title=args.title)
+    print(f"created study `{plan.study_id}`:")
+    print(f"  data/{plan.study_id}/{plan.data_file.name}  (a copy of {args.data})")
+    for rel in plan.files:
+        print(f"  {rel}")
+    print("edit next:")
+    for i, step in enumerate(plan.next_steps, 1):
+        print(f"  {i}. {step}")
+    return 0
+
+
 def cmd_synthesize(args: argparse.Namespace) -> int:
     root = _root(args)
     for sid in _studies(args):
@@ -338,6 +354,15 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("study", metavar="STUDY", help="study id")
     p.add_argument("name", metavar="NAME", help="version name, e.g. submitted-2026-03")
     p.add_argument("--force", action="store_true", help="replace a version kept under the same name")
+    p = add("new", cmd_new, "start a study from a data file: data dictionary, script and templates", studies="")
+    p.add_argument("id", metavar="ID", help="the new study's id (lower-case letters, digits, underscores)")
+    p.add_argument("--data", required=True, metavar="FILE", help="the data file (CSV, XLSX, SPSS, SAS, Stata)")
+    p.add_argument("--by", metavar="COLUMN", help="the column whose groups are compared (2 to 10 levels)")
+    p.add_argument("--time", metavar="COLUMN", help="follow-up time (0 or more) for a Kaplan-Meier analysis")
+    p.add_argument("--event", metavar="COLUMN", help="event indicator: 1 = event, 0 = censored")
+    p.add_argument("--event-value", metavar="VALUE", help="the value of --event that means the event, when "
+                   "it is not 0/1 (e.g. dead)")
+    p.add_argument("--title", metavar="TEXT", help="the manuscript's title (default: made from the id)")
     add("synthesize", cmd_synthesize, "regenerate a study's synthetic data files (deterministic)")
     return parser
 

@@ -96,6 +96,8 @@ class StudyContext:
                 f"Invalid `statistics.survival_conf_type` {self.conf_type!r}. Must be one of: {_CONF_TYPES}"
             )
         self.alpha = float(stats.get("alpha", 0.05))
+        # table key -> {row segment: short name}; shared with the contexts made by using()
+        self._short_names: dict[str, dict[str, str]] = {}
 
     # -- what the builders read -------------------------------------------------------
     @property
@@ -144,7 +146,7 @@ class StudyContext:
         >>> responders = ctx.using(frame=series, by="responder", arms=[Arm("yes", "Responders"),
         ...                        Arm("no", "Non-responders")])  # doctest: +SKIP
         """
-        return StudyContext(
+        other = StudyContext(
             self.study,
             data=data or self.data,
             by=by or self.by,
@@ -152,6 +154,8 @@ class StudyContext:
             frame=frame if frame is not None else (self._frame if data is None else None),
             store=self.store,
         )
+        other._short_names = self._short_names
+        return other
 
     # -- single values ------------------------------------------------------------------
     def value(
@@ -181,8 +185,11 @@ class StudyContext:
         """Patients in all (``<key>.total``) and per arm (``<key>.<arm>``)."""
         frame = self.frame
         self.value(f"{key}.total", len(frame), "int", test="count")
+        from analysis.tables.model import key_segment
+
         for arm in self.arms:
-            self.value(f"{key}.{arm.code}", int((frame[self.by] == arm.code).sum()), "int", test="count")
+            count = int((frame[self.by].astype("string") == arm.code).sum())
+            self.value(f"{key}.{key_segment(arm.code)}", count, "int", test="count")
 
     # -- tables -------------------------------------------------------------------------
     def add_table(self, table: Table) -> Table:
@@ -202,11 +209,14 @@ class StudyContext:
         """Baseline characteristics by arm (:func:`analysis.tables.baseline.tbl_baseline`).
 
         ``variables`` are specs such as ``{"column": "age", "label": "Age, years",
-        "type": "continuous", "short": "age"}``; ``options`` pass on (``stub_header``,
-        ``pct_digits``). The study's categorical rule and t-test apply.
+        "type": "continuous", "short": "age"}``: ``short`` is the variable's name in prose
+        (:meth:`significance_summary`); ``options`` pass on (``stub_header``, ``pct_digits``).
+        The study's categorical rule and t-test apply.
         """
-        from analysis.tables.baseline import tbl_baseline
+        from analysis.tables.baseline import Variable, tbl_baseline
 
+        shorts = {Variable.coerce(v).slug: v["short"] for v in variables if isinstance(v, Mapping) and v.get("short")}
+        self._short_names.setdefault(key, {}).update(shorts)
         table = tbl_baseline(
             self.frame, self.by, self.arms, self.store, key, id or table_id(key), caption, variables,
             rule=self.rule, t_method=self.t_method, inputs=self.inputs, **options,
@@ -341,6 +351,52 @@ class StudyContext:
         )
         return self.add_table(table)
 
+    def regression(
+        self,
+        model: Any,
+        *,
+        key: str = "regression",
+        id: str | None = None,
+        caption: str = "Regression model",
+        **options: Any,
+    ) -> Any:
+        """A regression table (HR or OR with 95% CI and P per term) of a fitted model
+        (:func:`analysis.tables.regression.tbl_regression`): the engine's Cox or logistic model,
+        or one of statsmodels or lifelines. ``options`` pass on (``univariable``, ``labels``,
+        ``level_labels``, ``include``, ``reference``, ``digits``, ``p_digits``). Returns the
+        built table; ``.forest()`` draws its forest plot."""
+        from analysis.tables.regression import tbl_regression
+
+        built = tbl_regression(model, store=self.store, prefix=key, table_id=id or table_id(key), caption=caption,
+                               inputs=self.inputs, **options)
+        self.add_table(built.table)
+        return built
+
+    def subgroups(
+        self,
+        subgroups: Sequence[Any],
+        *,
+        time: str,
+        event: str,
+        key: str = "subgroups",
+        id: str | None = None,
+        caption: str = "Hazard ratios by subgroup",
+        **options: Any,
+    ) -> Any:
+        """Hazard ratios of the arms within each level of each subgroup variable, with the
+        interaction test (:func:`analysis.tables.subgroup.tbl_subgroup`). ``subgroups`` are
+        :class:`~analysis.tables.subgroup.Subgroup` objects or ``{"column": ..., "label": ...}``
+        mappings; ``options`` pass on (``reference``, ``strata``, ``ties``, ``overall_label``,
+        ``digits``). Returns the analysis; ``.forest()`` draws the subgroup forest plot."""
+        from analysis.tables.subgroup import Subgroup, tbl_subgroup
+
+        specs = [s if isinstance(s, Subgroup) else Subgroup(**s) for s in subgroups]
+        built = tbl_subgroup(self.frame, time=time, event=event, arm_column=self.by, arms=self.arms, subgroups=specs,
+                             store=self.store, prefix=key, table_id=id or table_id(key), caption=caption,
+                             inputs=self.inputs, **options)
+        self.add_table(built.table)
+        return built
+
     # -- figures ------------------------------------------------------------------------
     def figure(self, id: str, figure: Any, *, caption: str, alt: str | None = None,
                width: str = "100%") -> Any:
@@ -390,10 +446,11 @@ class StudyContext:
     # -- summaries of what was computed -------------------------------------------------------
     def significance_summary(self, key: str) -> None:
         """``<key>.significant_count`` and ``<key>.significant_rows.<i>``: the rows of a table
-        whose test is below alpha (:func:`analysis.methods.add_significance_summary`)."""
+        whose test is below alpha (:func:`analysis.methods.add_significance_summary`), named by
+        the ``short`` name their variable was given (else by the row label)."""
         from analysis.methods import add_significance_summary
 
-        add_significance_summary(self.store, key, self.study)
+        add_significance_summary(self.store, key, self.study, names=self._short_names.get(key))
 
     def methods(self, tables: Sequence[str]) -> None:
         """``methods.*``: the test rule, the rows that fell back to Fisher's test (in the tables

@@ -12,6 +12,7 @@ import hashlib
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis.errors import DataValidationError
@@ -92,30 +93,21 @@ def _read_delimited(path: Path, name: str, sep: str) -> pd.DataFrame:
     """CSV/TSV with the standard library, so a row with too many or too few fields is an
     error naming its line (pandas would silently turn an extra field into an index).
 
-    The returned frame's ``attrs["lines"]`` holds the file line each record starts on, so
-    messages stay exact when a quoted cell spans lines.
+    When a quoted cell spans lines, the returned frame's ``attrs["lines"]`` holds the file
+    line each record starts on (an array: pandas copies ``attrs`` with every operation), so
+    messages stay exact.
     """
     text = _decode(path, name)
     csv.field_size_limit(MAX_CELL_CHARS)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    start = 1
     try:
-        for row in reader:
-            rows.append(row)
-            lines.append(start)
-            start = reader.line_num + 1
+        rows = list(reader)  # in C; line numbers are worked out below only when needed
     except csv.Error as exc:
-        detail = str(exc)
-        if "field larger than field limit" in detail:
-            detail = f"a cell longer than {MAX_CELL_CHARS:,} characters"
-        raise DataValidationError(
-            name, f"cannot be read as CSV: {detail}", row=start, data_row=len(rows),
-            expected="well-formed CSV (quotes closed, cells of reasonable size)",
-        ) from None
+        _csv_error(text, sep, name, exc)
     if not rows:
         raise pd.errors.EmptyDataError
+    # Each record's first line: one line per record unless a quoted cell spans lines.
+    lines = list(range(1, len(rows) + 1)) if reader.line_num == len(rows) else _record_lines(text, sep)
     header, body = rows[0], rows[1:]
     if len(header) == 1 and len(rows) > 1:
         for char, label in _OTHER_SEPARATORS.items():
@@ -125,26 +117,57 @@ def _read_delimited(path: Path, name: str, sep: str) -> pd.DataFrame:
                     row=1, value=header[0][:80],
                     expected=f"{'tab' if sep == chr(9) else 'comma'}-separated values",
                 )
-    for i, row in enumerate(body):
-        if row == []:  # a blank line
+    if any(n != len(header) for n in set(map(len, body))):
+        i = next(i for i, row in enumerate(body) if len(row) != len(header))
+        if body[i] == []:
             raise DataValidationError(name, "blank line", row=lines[i + 1], data_row=i + 1,
                                       expected="one record per line")
-        if len(row) != len(header):
-            raise DataValidationError(
-                name, f"row has {len(row)} fields", row=lines[i + 1], data_row=i + 1,
-                expected=f"{len(header)} fields as in the header",
-            )
+        raise DataValidationError(
+            name, f"row has {len(body[i])} fields", row=lines[i + 1], data_row=i + 1,
+            expected=f"{len(header)} fields as in the header",
+        )
     columns = list(zip(*body, strict=True)) if body else [() for _ in header]
     frame = pd.DataFrame({i: _text_column(col) for i, col in enumerate(columns)})
     frame.columns = [h.strip() for h in header]
-    frame.attrs["lines"] = lines[1:]
+    if lines[-1] != len(lines):  # a quoted cell spans lines: keep where each record starts
+        frame.attrs["lines"] = np.asarray(lines[1:], dtype=np.int64)
     return frame
 
 
+def _record_lines(text: str, sep: str) -> list[int]:
+    """The line each record starts on (the slow path, for files with multi-line cells)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    lines, start = [], 1
+    for _row in reader:
+        lines.append(start)
+        start = reader.line_num + 1
+    return lines
+
+
+def _csv_error(text: str, sep: str, name: str, exc: csv.Error) -> None:
+    """Name the line of a record the CSV reader cannot parse."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    start, records = 1, 0
+    try:
+        for _row in reader:
+            records += 1
+            start = reader.line_num + 1
+    except csv.Error:
+        pass
+    detail = str(exc)
+    if "field larger than field limit" in detail:
+        detail = f"a cell longer than {MAX_CELL_CHARS:,} characters"
+    raise DataValidationError(
+        name, f"cannot be read as CSV: {detail}", row=start, data_row=records,
+        expected="well-formed CSV (quotes closed, cells of reasonable size)",
+    ) from None
+
+
 def _text_column(cells: tuple[str, ...]) -> pd.Series:
-    """Stripped text cells, None for empty ones (vectorised: no Python loop per cell)."""
-    series = pd.Series(cells, dtype=object).str.strip()
-    return series.where(series != "", None)
+    """Stripped text cells, None for empty ones (``map`` of C-level string methods; no
+    Python-level loop per cell)."""
+    series = pd.Series(list(map(str.strip, cells)), dtype=object)
+    return series.where(series.astype(bool), None)
 
 
 def read_raw(path: Path, display_name: str | None = None) -> pd.DataFrame:

@@ -199,11 +199,13 @@ def fmt_median_ci(
 ) -> str:
     """Median with its 95% CI; a median or bound that is not reached (``None``) prints NR.
 
-    ``fmt_median_ci(30.03, 24.1, None, 2) == "30.03 (24.10–NR)"``.
+    ``fmt_median_ci(30.03, 24.1, None, 2) == "30.03 (24.10–NR)"``; a median not reached keeps
+    its reached lower limit, as R's ``survfit`` prints it: ``fmt_median_ci(None, 63.0, None, 1)
+    == "NR (63.0–NR)"``.
     """
     st = style or Style()
     if median is None:
-        return st.nr
+        return st.nr if lower is None else f"{st.nr} ({_bound(lower, digits, st)}{st.ci_separator}{st.nr})"
     inner = f"{_bound(lower, digits, st)}{st.ci_separator}{_bound(upper, digits, st)}"
     return f"{fmt_number(median, digits, st)} ({inner})"
 

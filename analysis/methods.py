@@ -9,7 +9,7 @@ paragraph with the tables.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from analysis.results import ResultsStore
 from analysis.stats.contingency import CategoricalRule
@@ -69,14 +69,20 @@ def used_tests(store: ResultsStore, prefixes: Sequence[str]) -> list[str]:
     return out
 
 
-def add_significance_summary(store: ResultsStore, prefix: str, study: Study) -> None:
+def add_significance_summary(
+    store: ResultsStore, prefix: str, study: Study, names: Mapping[str, str] | None = None
+) -> None:
     """Store ``<prefix>.significant_count`` and the row labels of the significant tests as
-    ``<prefix>.significant_rows.<i>``, so prose can say which comparisons differed."""
+    ``<prefix>.significant_rows.<i>``, so prose can say which comparisons differed.
+
+    ``names`` maps a row's key segment (``age`` of ``table1.age.p``) to the short name prose
+    uses ("age", not the row label "Age, years"); rows not in it keep their label."""
     alpha = float(study.statistics.get("alpha", 0.05))
     labels = []
     for key in store:
         if key.startswith(prefix + ".") and key.endswith(".p") and store[key].kind == "p" and store[key].raw < alpha:
-            label = _row_label(store, key)
+            segment = key[len(prefix) + 1: -len(".p")]
+            label = (names or {}).get(segment) or _row_label(store, key)
             if label:
                 labels.append(label if label[:2].isupper() else label[0].lower() + label[1:])
     src = {"test": f"tests under `{prefix}` with P below {alpha:g}"}

@@ -59,7 +59,7 @@ def output_errors(root: Path, what: str) -> Iterator[None]:
         if path is not None and path.is_absolute():
             with suppress(ValueError):
                 shown = path.relative_to(root)
-        where = f" at {shown}" if shown is not None else ""
+        where = f" at {shown}" if shown is not None and str(shown) != what else ""
         raise OutputError(f"cannot write {what}{where}: {_describe(exc)}; the previous output is unchanged "
                           f"(check the folder is writable and the disk has room)") from exc
 

@@ -24,7 +24,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from analysis.errors import AnalysisError, ConfigError, RenderError, ResultsError, ScriptError
+from analysis.errors import (
+    AnalysisError,
+    ConfigError,
+    DataValidationError,
+    RenderError,
+    ResultsError,
+    ScriptError,
+)
 from analysis.outputs import output_errors, recover, staged_dir, study_lock, write_text_atomic
 from analysis.provenance import provenance
 from analysis.render import FORMATS, RenderOptions, normalise_formats, output_name, render
@@ -168,6 +175,27 @@ def _script_path(study: Study) -> Path:
     return Path(__file__).resolve().parent / "studies" / f"{study.id}.py"
 
 
+def _project_path(path: Path, study: Study) -> str:
+    resolved = path.resolve()
+    for base in (study.root.parent.parent.resolve(), Path(__file__).resolve().parents[1]):
+        if resolved.is_relative_to(base):
+            return str(resolved.relative_to(base))
+    return str(path)
+
+
+def _located(study: Study, exc: AnalysisError) -> AnalysisError:
+    """An engine error raised by a call in the study script, prefixed with the script's
+    file:line, so the author sees which call of the script it came from."""
+    script = _script_path(study).resolve()
+    ours = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == script]
+    if not ours or str(exc).startswith(_project_path(script, study)):
+        return exc
+    try:
+        return type(exc)(f"{_project_path(script, study)}:{ours[-1].lineno}: {exc}")
+    except TypeError:  # an error class with a richer constructor: keep it as it is
+        return exc
+
+
 def _script_error(study: Study, exc: Exception) -> ScriptError:
     """One line for an exception a study script raised: ``script.py:42: what went wrong``."""
     script = _script_path(study).resolve()
@@ -213,12 +241,18 @@ def run_analysis(study: Study) -> ResultsStore:
     try:
         module = _load_script(study)
         store = module.analyse(study)
-    except AnalysisError:
-        raise
+    except DataValidationError as exc:
+        if exc.row is not None:
+            raise  # a bad record: it names the data file, row and column already
+        # a column the script asked a builder for: also say which call of the script it was
+        raise _located(study, ScriptError(str(exc)).with_traceback(exc.__traceback__)) from exc
+    except AnalysisError as exc:
+        raise _located(study, exc) from exc
     except Exception as exc:
         raise _script_error(study, exc) from exc
     if not isinstance(store, ResultsStore):
-        raise ResultsError(f"analysis/studies/{study.id}.py: analyse() must return a ResultsStore")
+        raise ResultsError(f"{_project_path(_script_path(study), study)}: analyse() must return a ResultsStore, "
+                           f"got {type(store).__name__}")
     _protocol_values(store, study.protocol)
     store.inputs = dict(study.inputs)
     script = study_script(study)

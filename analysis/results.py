@@ -44,6 +44,7 @@ class Source:
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The source as JSON-ready data (empty fields left out)."""
         out: dict[str, Any] = {}
         for name in ("test", "table", "cell", "note"):
             if getattr(self, name) is not None:
@@ -54,6 +55,7 @@ class Source:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Source:
+        """A source from :meth:`to_dict`'s data."""
         return cls(
             test=data.get("test"),
             table=data.get("table"),
@@ -78,6 +80,7 @@ class Value:
         return format_value(self.raw, self.kind, self.digits, style)
 
     def to_dict(self) -> dict[str, Any]:
+        """The value as JSON-ready data."""
         out: dict[str, Any] = {"raw": _jsonable(self.raw, self.key), "kind": self.kind}
         if self.digits is not None:
             out["digits"] = self.digits
@@ -88,6 +91,7 @@ class Value:
 
     @classmethod
     def from_dict(cls, key: str, data: Mapping[str, Any]) -> Value:
+        """A value from :meth:`to_dict`'s data, under ``key``."""
         return cls(
             key=key,
             raw=data["raw"],
@@ -111,6 +115,7 @@ class Figure:
     width: str = "100%"
 
     def to_dict(self) -> dict[str, Any]:
+        """The figure's caption, files, width and alt text as JSON-ready data."""
         out = {"caption": self.caption, "files": dict(sorted(self.files.items())), "width": self.width}
         if self.alt:
             out["alt"] = self.alt
@@ -232,6 +237,7 @@ class ResultsStore:
 
     # -- serialising --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """Everything in the store as JSON-ready data, sorted."""
         return {
             "study": self.study,
             "style": dict(vars(self.style)),
@@ -249,6 +255,7 @@ class ResultsStore:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResultsStore:
+        """A store from :meth:`to_dict`'s data (figures as saved files)."""
         store = cls(data["study"], Style(**data.get("style", {})))
         store.inputs = dict(data.get("inputs", {}))
         store.meta = dict(data.get("meta", {}))
@@ -262,4 +269,5 @@ class ResultsStore:
 
     @classmethod
     def from_json(cls, text: str) -> ResultsStore:
+        """A store from the text of a ``results.json``."""
         return cls.from_dict(json.loads(text))

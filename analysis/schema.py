@@ -164,6 +164,13 @@ def _check_bound(value: Any, kind: str, where: str) -> None:
 _INT_TEXT = r"[+-]?\d{1,18}(?:\.0+)?"  # 18 digits always fit an int64
 
 
+def _fullmatch(text: pd.Series, pattern: str) -> np.ndarray:
+    """Which cells match ``pattern`` in full: the compiled regex mapped over the column in C
+    (pandas' ``.str.fullmatch`` on object columns runs a Python lambda per cell)."""
+    found = np.array(list(map(re.compile(pattern).fullmatch, text.to_numpy(dtype=object))), dtype=object)
+    return found != None  # noqa: E711 (elementwise, on an object array)
+
+
 def _convert_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, np.ndarray]:
     """Convert a column of non-empty text cells at once (no Python loop per cell).
 
@@ -175,9 +182,14 @@ def _convert_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, np.nda
     if spec.type == "string":
         typed, ok = raw.astype(object), np.ones(len(raw), dtype=bool)
     elif spec.type == "integer":
-        ok = text.str.fullmatch(_INT_TEXT).to_numpy(dtype=bool)
-        digits = text.where(ok, None).str.replace(r"\.0+$", "", regex=True)
-        typed = pd.to_numeric(digits, errors="coerce").astype("Int64")
+        ok = _fullmatch(text, _INT_TEXT)
+        typed = pd.Series(pd.NA, index=text.index, dtype="Int64")
+        if ok.any():
+            valid = text[ok]  # no missing cells, so whole numbers parse as exact int64
+            values = pd.to_numeric(valid)
+            if values.dtype.kind == "f" and (values.abs() > 2**53).any():  # "…123.0" beyond float precision
+                values = pd.to_numeric(valid.str.replace(r"\.0+$", "", regex=True))
+            typed[ok] = values.astype("Int64")
     elif spec.type == "number":
         values = pd.to_numeric(text.where(present, None), errors="coerce").astype("float64")
         ok = np.isfinite(values.to_numpy())
@@ -187,7 +199,7 @@ def _convert_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, np.nda
         ok = text.isin(list(allowed)).to_numpy(dtype=bool)
         typed = text.map(allowed).where(ok, None).astype(object)
     elif spec.type == "date":
-        shaped = text.str.fullmatch(_ISO_DATE).to_numpy(dtype=bool)
+        shaped = _fullmatch(text, _ISO_DATE)
         parsed = pd.to_datetime(text.where(shaped, None), format="%Y-%m-%d", errors="coerce")
         lo, hi = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
         ok = (parsed.notna() & (parsed >= lo) & (parsed <= hi)).to_numpy(dtype=bool)
@@ -206,7 +218,7 @@ def _convert_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, np.nda
         within = getattr(typed, op)(limit)
         ok &= within.fillna(False).to_numpy(dtype=bool) if hasattr(within, "fillna") else within
     if spec.pattern:
-        ok &= text.str.fullmatch(spec.pattern).fillna(False).to_numpy(dtype=bool)
+        ok &= _fullmatch(text, spec.pattern)
     bad = present & ~ok
     if spec.type == "string":
         return typed, bad
@@ -247,6 +259,9 @@ def validate_frame(frame: pd.DataFrame, spec: DatasetSpec, file_label: str) -> p
         raise DataValidationError(file_label, "file has a header but no data rows")
 
     lines = row_lines(frame)
+    if frame.attrs:  # pandas deep-copies attrs on every operation: work without them
+        frame = frame.copy(deep=False)
+        frame.attrs = {}
     n = len(frame)
     # problems[i, j]: row i has a problem in column j (the last column: a duplicate key).
     problems = np.zeros((n, len(spec.columns) + 1), dtype=bool)
@@ -293,7 +308,8 @@ def validate_frame(frame: pd.DataFrame, spec: DatasetSpec, file_label: str) -> p
         raise DataValidationError(
             file_label, "invalid value", row=line, data_row=row + 1, column=col.name,
             value=frame[col.name].iloc[row], expected=col.describe(), more=more)
-    typed.attrs["lines"] = lines
+    if not np.array_equal(lines, np.arange(2, n + 2)):
+        typed.attrs["lines"] = lines  # only when records span lines (see analysis.dataio)
     return typed
 
 

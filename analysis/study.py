@@ -24,6 +24,7 @@ class Arm:
 
     @property
     def name(self) -> str:
+        """The short name when there is one, else the label (prose uses it)."""
         return self.short or self.label
 
 
@@ -48,10 +49,12 @@ class Study:
 
     @property
     def protocol(self) -> dict[str, Any]:
+        """The ``protocol:`` block of study.yaml (facts the manuscript cites)."""
         return self.config.get("protocol", {})
 
     @property
     def statistics(self) -> dict[str, Any]:
+        """The ``statistics:`` block of study.yaml (test rules and settings)."""
         return self.config.get("statistics", {})
 
 
@@ -75,20 +78,21 @@ def load_config(root: Path, study_id: str) -> dict[str, Any]:
     if not path.is_file():
         known = discover_studies(root)
         raise ConfigError(f"Unknown study `{study_id}`: {path} does not exist. Known studies: {known}")
+    shown = f"data/{study_id}/{STUDY_FILE}"
     try:
         config = safe_load(path.read_text(encoding="utf-8"))
     except YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{shown}: not valid YAML: {exc}") from None
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"{path}: not UTF-8 text at line {line}; expected a UTF-8 file") from None
+        raise ConfigError(f"{shown}: not UTF-8 text at line {line}; expected a UTF-8 file") from None
     if not isinstance(config, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
+        raise ConfigError(f"{shown}: expected a mapping at the top level")
     from analysis.settings import validate_config
 
     validate_config(config, f"data/{study_id}/{STUDY_FILE}")
     if config["id"] != study_id:
-        raise ConfigError(f"{path}: `id` is {config['id']!r} but the folder is {study_id!r}; they must match")
+        raise ConfigError(f"{shown}: `id` is {config['id']!r} but the folder is {study_id!r}; they must match")
     return config
 
 

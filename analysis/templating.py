@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.ext import Extension
 from jinja2.sandbox import SandboxedEnvironment
 
 from analysis.errors import ConfigError, TemplateError
@@ -27,8 +28,8 @@ from analysis.formatting import PARTS, Style, fmt_month_year, fmt_p_phrase, form
 from analysis.markup import Markdown, code_span, md_attr, md_escape, yaml_value
 from analysis.results import ResultsStore, Value
 
-__all__ = ["Bound", "Namespace", "check_front_matter", "check_template_links", "make_environment", "render_manuscript",
-           "to_markdown"]
+__all__ = ["Bound", "Namespace", "check_front_matter", "check_template_links", "make_environment",
+           "render_manuscript", "render_text", "to_markdown"]
 
 COMMENT_START, COMMENT_END = "{##", "##}"
 
@@ -71,18 +72,22 @@ class Bound:
 
     @property
     def raw(self) -> Any:
+        """The raw number (or mapping) behind the text."""
         return self._value.raw if self._raw is Bound._NO_RAW else self._raw
 
     @property
     def kind(self) -> str:
+        """The value's format kind (``p``, ``n_pct``, ...)."""
         return self._value.kind
 
     @property
     def digits(self) -> int | None:
+        """The value's decimals, if set."""
         return self._value.digits
 
     @property
     def text(self) -> str:
+        """The plain formatted text (no span)."""
         return self._text if self._text is not None else self._value.text(self._style)
 
     def __getattr__(self, name: str) -> Bound:
@@ -124,6 +129,21 @@ def _comparable(raw: Any) -> float | None:
     return raw if isinstance(raw, (int, float)) else None
 
 
+def _shown(x: Bound | float) -> float | None:
+    """The number a reader sees: a plain number as it is, a bound value by its printed text
+    (the percentage of an n (%), the estimate of a ratio, the median of a median (CI))."""
+    if not isinstance(x, Bound):
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            raise TemplateError(f"cannot compare {x!r}: expected a value or a number")
+        return float(x)
+    part = {"n_pct": "pct", "mean_sd": "mean", "median_ci": "median", "ratio_ci": "estimate"}.get(x.kind)
+    text = getattr(x, part).text if part else x.text
+    try:
+        return float(text.replace("\u2212", "-"))
+    except ValueError:  # "<0.001", "NR": the raw number decides
+        return _comparable(x.raw)
+
+
 def _part_raw(raw: dict[str, Any], part: str) -> Any:
     """The raw number of a part; "pct" of an n (%) is the proportion n/N."""
     if part == "pct":
@@ -140,6 +160,7 @@ class Namespace:
 
     @property
     def prefix(self) -> str:
+        """The key prefix of this group (``pfs``)."""
         return self._prefix
 
     def __getattr__(self, name: str) -> Any:
@@ -157,6 +178,7 @@ class Namespace:
         return str(name) in self._children
 
     def names(self) -> list[str]:
+        """The names of the group's members, in order."""
         return _ordered(self._children)
 
     def __iter__(self) -> Iterator[Any]:
@@ -221,6 +243,31 @@ class KeyUndefined(jinja2.StrictUndefined):
         elif options:
             msg += "; defined there: " + ", ".join(options[:8])
         return msg
+
+
+# A block tag closing a line of prose (``...arms.{% endif %}``): trim_blocks would eat its newline
+# and glue the line's last word to the next line's first.
+_PROSE_THEN_TAG = re.compile(r"^(?P<line>[^\n]*?\S[^\n]*?[^-+]%\})\n", re.MULTILINE)  # not -%} or +%}
+_TAG = re.compile(r"\{%.*?%\}")
+
+
+class KeepProseNewlines(Extension):
+    """``trim_blocks`` only where a block tag stands alone on its line.
+
+    Jinja's ``trim_blocks`` removes the newline after every block tag; that is right for a tag
+    on its own line, but after a line of prose ending in ``{% endif %}`` it joins two words of
+    the manuscript. This doubles the newline of such lines, so exactly one survives.
+    """
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        def keep(match: re.Match[str]) -> str:
+            line = match.group("line")
+            start = line.rfind("{%")
+            own_tag = start != -1 and "%}" not in line[start:-2]  # not the end of a multi-line tag
+            prose = _TAG.sub("", line).strip()
+            return line + ("\n\n" if own_tag and prose else "\n")
+
+        return _PROSE_THEN_TAG.sub(keep, source)
 
 
 #: Largest string, list or number of digits a template expression may build.
@@ -291,6 +338,7 @@ def make_environment(search_path: list[Path]) -> SandboxedEnvironment:
     """The strict, sandboxed environment shared by every study's templates."""
     env = LimitedSandbox(
         loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
+        extensions=[KeepProseNewlines],
         undefined=KeyUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -430,18 +478,38 @@ class Helpers:
             raise TemplateError(f"`{value.key}` is not a P value (kind {value.kind!r})")
         return value.raw < self.alpha
 
-    def differs(self, p: Bound, yes: str, no: str) -> Markdown:
-        """Pick the wording by the test's result and cite its P value. The wordings are
-        plain text (escaped) unless they are markup made by ``lit()``."""
-        return Markdown(f"{to_markdown(yes if self.significant(p) else no)} ({self.pval(p)})")
+    def differs(self, p: Bound, yes: str, no: str, cite: bool = True) -> Markdown:
+        """Pick the wording by the test's result and cite its P value: ``yes (P = 0.032)``;
+        ``cite=False`` leaves the P value out (as :meth:`wording`). The wordings are plain
+        text (escaped) unless they are markup made by ``lit()``."""
+        words = to_markdown(yes if self.significant(p) else no)
+        return Markdown(f"{words} ({self.pval(p)})") if cite else words
 
-    def direction(self, a: Bound, b: Bound, more: str, less: str, same: str) -> Markdown:
-        """Compare two raw values: ``more`` if a > b, ``less`` if a < b, else ``same``.
-        Values that print alike count as the same (a reader cannot see the difference)."""
-        x, y = _comparable(a.raw), _comparable(b.raw)
-        if a.text == b.text or x is None or y is None:
+    def wording(self, p: Bound, yes: str, no: str) -> Markdown:
+        """Pick the wording by the test's result without citing the P value."""
+        return self.differs(p, yes, no, cite=False)
+
+    def direction(self, a: Bound | float, b: Bound | float, more: str, less: str, same: str) -> Markdown:
+        """Compare two values: ``more`` if a > b, ``less`` if a < b, else ``same``.
+
+        Either may be a plain number (a threshold: ``direction(hr, 1, "higher", "lower",
+        "equal")``). A value is compared as printed, so values that print alike count as the
+        same (a reader cannot see the difference): an n (%) by its percentage, a mean ± SD by
+        its mean, a median (CI) by its median, a ratio (CI) by its estimate."""
+        if isinstance(a, Bound) and isinstance(b, Bound) and a.text == b.text:
+            return to_markdown(same)
+        x, y = _shown(a), _shown(b)
+        if x is None or y is None:
             return to_markdown(same)
         return to_markdown(more if x > y else less if x < y else same)
+
+    def duration(self, value: Bound, unit: str) -> Markdown:
+        """A median time with its unit ("30.03 months"), or "not reached" when it was not."""
+        raw = value.raw.get("median") if isinstance(value.raw, dict) else value.raw
+        if raw is None or raw == self.style.nr:
+            return Markdown(value.span("not reached"))
+        number = value.median if value.kind == "median_ci" else value
+        return Markdown(f"{number} {to_markdown(unit)}")
 
     def and_list(self, items: Any, conj: str = "and") -> Markdown:
         """"1, 8 and 15" from a group of values, each printed bound (plain strings escaped)."""
@@ -481,6 +549,52 @@ class Helpers:
         return Markdown(f"\n\n![{text}]({path}){{#{fig_id} width={width}{alt}}}\n\n")
 
 
+_SPAN = re.compile(r'\[((?:[^\]\\]|\\.)*)\]\{\.val[^}]*\}')
+
+
+def render_text(source: str, store: ResultsStore, alpha: float = 0.05, plain: bool = False,
+                context: dict[str, Any] | None = None) -> str:
+    """Render one template string against a results store, with every helper of the manuscript.
+
+    For trying a sentence (in a notebook, in the docs): ``plain=True`` prints each bound value as
+    its text instead of the span that carries its key.
+
+    >>> render_text('{{ differs(p.x, "differed", "did not differ") }}', store, plain=True)  # doctest: +SKIP
+    'differed (*P* = 0.032)'
+    """
+    def table_markdown(table: dict[str, Any], style: Style) -> str:
+        from analysis.tables.render import to_markdown as render_table
+
+        return render_table(table, style)
+
+    env = make_environment([])
+    _install_helpers(env, Helpers(store, alpha, table_markdown))
+    try:
+        text = env.from_string(source).render(**build_namespaces(store), **(context or {}))
+    except (jinja2.TemplateError, TemplateError, TypeError, ValueError, AttributeError) as exc:
+        message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
+        raise TemplateError(f"<string>: {message}") from None
+    if plain:
+        text = _SPAN.sub(lambda m: re.sub(r"\\(.)", r"\1", m.group(1)), text)
+    return text
+
+
+def _install_helpers(env: SandboxedEnvironment, helpers: Helpers) -> dict[str, Any]:
+    """Register the filters, tests and globals templates may use; returns the globals."""
+    for fn in ("digits", "month_year", "pval", "and_list", "duration"):
+        env.filters[fn] = getattr(helpers, fn)
+    # `x | md`: a plain string printed as literal text (what every `{{ }}` does; kept explicit)
+    env.filters["md"] = to_markdown
+    env.tests["significant"] = helpers.significant
+    globals_ = {
+        "table": helpers.table, "figure": helpers.figure, "pval": helpers.pval,
+        "differs": helpers.differs, "direction": helpers.direction, "lit": helpers.lit,
+        "and_list": helpers.and_list, "wording": helpers.wording, "duration": helpers.duration,
+    }
+    env.globals.update(globals_)
+    return globals_
+
+
 def render_manuscript(
     templates_root: Path,
     study_id: str,
@@ -505,20 +619,10 @@ def render_manuscript(
     env = make_environment(folders)
     helpers = Helpers(store, alpha, table_markdown)
     names = build_namespaces(store)
-    for fn in ("digits", "month_year", "pval", "and_list"):
-        env.filters[fn] = getattr(helpers, fn)
-    # `x | md`: a plain string printed as literal text (what every `{{ }}` does; kept explicit)
-    env.filters["md"] = to_markdown
-    env.tests["significant"] = helpers.significant
-    globals_ = {
-        "table": helpers.table, "figure": helpers.figure, "pval": helpers.pval,
-        "differs": helpers.differs, "direction": helpers.direction, "lit": helpers.lit,
-        "and_list": helpers.and_list,
-    }
+    globals_ = _install_helpers(env, helpers)
     clash = sorted(set(names) & (set(globals_) | set(context)))
     if clash:
         raise TemplateError(f"result key group(s) {clash} clash with template helper names; rename the keys")
-    env.globals.update(globals_)
     try:
         template = env.get_template(entry)
         text = template.render(**names, **context)

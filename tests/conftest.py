@@ -25,6 +25,12 @@ def copy_real_study(root: Path, study: str) -> Path:
     shutil.copytree(REPO / "data" / study, root / "data" / study)
     shutil.copytree(REPO / "templates" / study, root / "templates" / study)
     shutil.copytree(REPO / "templates" / "_shared", root / "templates" / "_shared")
+    from analysis.study import load_config
+
+    script = load_config(REPO, study).get("script")  # a study made by `new` names its script
+    if script:
+        (root / script).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / script, root / script)
     return root
 
 

@@ -169,3 +169,23 @@ def test_km_figure_prints_medians_with_the_digits_of_the_prose():
     lines = annotation_lines(pfs.km_panel())
     for arm in ARMS:
         assert f"{arm.name}: {ctx.store.text(f'pfs.median_ci.{arm.code}')}" in lines
+
+
+def test_regression_and_subgroups_through_the_context():
+    from analysis.stats import cox_model
+    from analysis.tables.regression import tbl_regression
+    from analysis.tables.subgroup import Subgroup, tbl_subgroup
+
+    study = make_study(n=120)
+    ctx = StudyContext(study)
+    model = cox_model(ctx.frame, time="pfs_months", event="pfs_event", terms=["arm", "age", "sex"])
+    built = ctx.regression(model, key="cox", caption="Cox model")
+    sub = ctx.subgroups([{"column": "sex", "label": "Sex"}], time="pfs_months", event="pfs_event", reference="C")
+    assert sorted(ctx.store.tables) == ["tbl-cox", "tbl-subgroups"]
+    direct = ResultsStore("trial", study.style)
+    tbl_regression(model, store=direct, prefix="cox", table_id="tbl-cox", caption="Cox model", inputs=["patients.csv"])
+    tbl_subgroup(study.frames["patients"], time="pfs_months", event="pfs_event", arm_column="arm", arms=ARMS,
+                 subgroups=[Subgroup("sex", "Sex")], store=direct, prefix="subgroups", table_id="tbl-subgroups",
+                 caption="Hazard ratios by subgroup", reference="C", inputs=["patients.csv"])
+    assert {k: ctx.store[k].raw for k in ctx.store} == {k: direct[k].raw for k in direct}
+    assert built.table.id == "tbl-cox" and sub.table.id == "tbl-subgroups"

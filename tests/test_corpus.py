@@ -324,9 +324,9 @@ CASES = [
     Case("script-syntax-error", replace(SCRIPT, "def analyse(study):", "def analyse(study)"),
          ["scripts/mini_analysis.py:7: SyntaxError: expected ':'"]),
     Case("script-returns-nothing", replace(SCRIPT, "    return store", "    return None"),
-         ["analyse() must return a ResultsStore"]),
+         ["error: scripts/mini_analysis.py: analyse() must return a ResultsStore, got NoneType"]),
     Case("script-engine-error", replace(SCRIPT, '"n_pct", test="count"', '"no_such_kind", test="count"'),
-         ["no_such_kind"]),
+         ["error: scripts/mini_analysis.py:13: Invalid kind 'no_such_kind' for 'cr.A'"]),
     # -- templates -----------------------------------------------------------------------
     Case("template-undefined-key", replace(TEMPLATE, "{{ cr.A }}", "{{ cr.C }}"),
          ['templates/mini/manuscript.qmd.j2:15: undefined key "cr.C"']),
@@ -347,6 +347,23 @@ CASES = [
          ['undefined figure "fig-none"']),
     Case("template-missing-include", replace(TEMPLATE, '{% include "provenance.md.j2" %}',
                                              '{% include "nosuch.md.j2" %}'), ["nosuch.md.j2"]),
+    # -- hostile text and files that must not leave the machine --------------------------
+    Case("template-image-etc-passwd", replace(TEMPLATE, "{{ figure(\"fig-cr\") }}",
+                                              "{{ figure(\"fig-cr\") }}\n\n![x](/etc/passwd)"),
+         ["/etc/passwd"]),
+    Case("template-link-javascript", replace(TEMPLATE, "# Results {#sec-results}",
+                                             "# Results {#sec-results}\n\n[click](javascript:alert(document.cookie))"),
+         ["javascript:alert(document.cookie)"]),
+    Case("template-image-climbs-out", replace(TEMPLATE, "{{ figure(\"fig-cr\") }}",
+                                              "{{ figure(\"fig-cr\") }}\n\n![x](../../../etc/hosts)"),
+         ["../../../etc/hosts"]),
+    Case("template-symlink-out", lambda root, mp: (
+        (root / "templates/mini/etc").symlink_to("/etc"),
+        replace(TEMPLATE, "{% include \"provenance.md.j2\" %}", "{% include \"etc/passwd\" %}")(root, mp)),
+         ["templates/mini/etc", "a symlink to /etc, outside"]),
+    Case("script-outside-project", lambda root, mp: (
+        shutil.copy(root / SCRIPT, root.parent / "outside.py"), settings(stat("script", "../outside.py"))(root, mp)),
+         ["`script` '../outside.py' resolves to", "outside the project folder"]),
     # -- environment and the file system -------------------------------------------------
     Case("epoch-garbage", env("SOURCE_DATE_EPOCH", "garbage"),
          ["SOURCE_DATE_EPOCH='garbage' is not a whole number; expected whole seconds since 1970-01-01 UTC"]),
@@ -363,7 +380,7 @@ CASES = [
          ["cannot write the build lock of mini at build"]),
     Case("disk-full-on-swap", lambda root, mp: mp.setattr("analysis.outputs.os.replace",
                                                          _oserror(errno.ENOSPC, "No space left on device")),
-         ["cannot write build/mini", "no space left on the device; the previous output is unchanged"]),
+         ["error: cannot write build/mini: no space left on the device; the previous output is unchanged"]),
     Case("read-only-report", lambda root, mp: mp.setattr("analysis.outputs.tempfile.mkdtemp",
                                                         _oserror(errno.EROFS, "Read-only file system")),
          ["cannot write build/mini", "not writable (read-only file system)"]),
@@ -483,21 +500,26 @@ _HOLD = """
 import sys, time
 from pathlib import Path
 from analysis.outputs import study_lock
+release = Path(sys.argv[2])
 with study_lock(Path(sys.argv[1]), "mini"):
     print("held", flush=True)
-    time.sleep(float(sys.argv[2]))
+    deadline = time.monotonic() + 60
+    while not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 """
 
 
-def _holder(project: Path, seconds: float) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(project), str(seconds)], cwd=REPO,
+def _holder(project: Path) -> tuple[subprocess.Popen, Path]:
+    """Another process holding the `mini` lock until the returned file is created."""
+    release = project.parent / "release"
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(project), str(release)], cwd=REPO,
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "held"
-    return proc
+    return proc, release
 
 
 def test_a_second_build_says_who_holds_the_lock_and_gives_up_after_its_timeout(project: Path, capsys, monkeypatch):
-    holder = _holder(project, 30)
+    holder, release = _holder(project)
     try:
         monkeypatch.setenv("ANALYSIS_LOCK_TIMEOUT", "0.5")
         before = tree_hashes(project / "report" / "mini")
@@ -508,26 +530,30 @@ def test_a_second_build_says_who_holds_the_lock_and_gives_up_after_its_timeout(p
         assert "Traceback" not in err
         assert tree_hashes(project / "report" / "mini") == before
     finally:
-        holder.kill()
-        holder.wait()
+        release.touch()
+        holder.wait(timeout=30)
 
 
 def test_a_second_build_waits_for_the_first_and_other_studies_do_not(project: Path, capsys):
+    import threading
+
     other = project / "data" / "mini2"
     shutil.copytree(project / "data" / "mini", other)
     replace("data/mini2/study.yaml", "id: mini", "id: mini2")(project, None)
-    holder = _holder(project, 3)
+    holder, release = _holder(project)
     try:
-        start = time.monotonic()
         assert main(["--root", str(project), "analyse", "mini2", "-q"]) == 0  # another study: no wait
         assert "waiting" not in capsys.readouterr().err
-        assert main(["--root", str(project), "analyse", "mini", "-q"]) == 0
+        assert holder.poll() is None, "the holder still holds the lock"
+        timer = threading.Timer(1.0, release.touch)
+        timer.start()
+        assert main(["--root", str(project), "analyse", "mini", "-q"]) == 0  # waits, then runs
         assert "waiting for the build of mini held by pid" in capsys.readouterr().err
-        assert holder.poll() is not None, "the second build ran while the first held the lock"
-        assert time.monotonic() - start >= 1
+        assert release.exists(), "the second build ran while the first held the lock"
+        timer.join()
     finally:
-        holder.kill()
-        holder.wait()
+        release.touch()
+        holder.wait(timeout=30)
 
 
 @pytest.mark.e2e
@@ -546,3 +572,22 @@ def test_a_usage_error_exits_2(project: Path):
     proc = _spawn(project, "build", "--formats", "epub")
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and "Traceback" not in err and "invalid format" in err
+
+
+@pytest.mark.e2e
+def test_hostile_text_in_settings_reaches_the_reader_as_text(project: Path, capsys):
+    """A `<script>` arm label, a javascript: link in the title and an /etc/passwd image in a
+    protocol text build, and come out as plain text: no live markup, no file embedded."""
+    def hostile(config: dict) -> None:
+        config["arms"][0]["short"] = "<script>alert(1)</script>"
+        config["title"] = "A study [click](javascript:alert(1)) <img src=x onerror=alert(1)>"
+        config["protocol"]["note"] = '<img src="/etc/passwd"> ![x](/etc/passwd) $\\frac{a}{b}$'
+    settings(hostile)(project, None)
+    replace(TEMPLATE, "{{ figure(\"fig-cr\") }}", "{{ figure(\"fig-cr\") }}\n\n{{ protocol.note }}")(project, None)
+    assert main(["--root", str(project), "build", "mini", "-q", "--formats", "html"]) == 0, capsys.readouterr().err
+    html = (project / "report/mini/manuscript.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'href="javascript:' not in html and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
+    passwd = Path("/etc/passwd").read_text(encoding="utf-8", errors="replace").splitlines()[0]
+    assert passwd not in html
+    assert "base64" not in html.split("fig-cr")[0][-2000:] or "image/svg" in html

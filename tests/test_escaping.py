@@ -324,3 +324,93 @@ def test_a_value_inside_backticks_is_refused_with_the_line(tmp_path):
     out = render(tmp_path, "{## `{{ x }}` in a comment is fine ##}The file {{ study.path | code }}; ``{{ '{{' }}``.\n",
                  study={"path": "a_b.py"})
     assert out.startswith("The file `a_b.py`;")
+
+
+# -- tables --------------------------------------------------------------------------------------
+def hostile_table():
+    from analysis.tables.model import Cell, Column, Row, Table
+
+    t = Table("tbl-x", "Caption <script>alert(1)</script> [c](javascript:x)", stub_header="=cmd|' /C calc'!A0",
+              columns=[Column("a", "![h](/etc/passwd)"), Column("b", "Note", align="left")],
+              notes=["A note with `x`{=html} and P < 0.05"])
+    t.mark("Footnote @kumar2016imwg *x*")
+    t.add_row(Row("=HYPERLINK(\"http://evil\")", {"a": Cell(3, "int"), "b": Cell("+cmd|x", "text")}, marks=["a"]))
+    t.add_row(Row("- bullet [l](/etc/passwd)", {"a": Cell(-1.5, "num", 1), "b": Cell("-1.5", "text")}))
+    return t
+
+
+def test_table_labels_captions_and_notes_are_text_in_the_manuscript():
+    from analysis.tables.render import to_markdown
+
+    doc = pandoc_json(to_markdown(hostile_table()))
+    types: set[str] = set()
+    texts: list[str] = []
+    walk(doc["blocks"], types, texts)
+    markup = types - _TEXT_NODES - {"Table", "Div", "Superscript", "Strong", "AlignDefault", "AlignLeft",
+                                    "AlignRight", "ColWidth", "RowHeadColumns"}
+    assert not markup, markup
+    text = "".join(texts)
+    for piece in ("Caption <script>alert(1)</script> [c](javascript:x)", "![h](/etc/passwd)",
+                  "=HYPERLINK(", "- bullet [l](/etc/passwd)", "`x`{=html} and P < 0.05",
+                  "Footnote @kumar2016imwg *x*"):
+        assert collapse(piece) in collapse(text), piece
+
+
+def test_tidy_csv_cells_cannot_run_as_formulas(tmp_path):
+    import pandas as pd
+
+    from analysis.pipeline import _write_tables
+
+    store = ResultsStore("t")
+    store.add_table(hostile_table())
+    _write_tables(store, tmp_path)
+    frame = pd.read_csv(tmp_path / "tbl-x.csv", dtype=str, keep_default_na=False)
+    assert list(frame["row"]) == ["'=HYPERLINK(\"http://evil\")", "'=HYPERLINK(\"http://evil\")",
+                                  "'- bullet [l](/etc/passwd)", "'- bullet [l](/etc/passwd)"]
+    assert list(frame["raw"]) == ["3", "'+cmd|x", "-1.5", "-1.5"]
+    assert list(frame["text"]) == ["3", "'+cmd|x", "\u22121.5", "-1.5"]
+    for line in (tmp_path / "tbl-x.csv").read_text(encoding="utf-8").splitlines():
+        for cell in line.split(","):
+            assert not cell.lstrip('"').startswith(("=", "@", "+cmd")), line
+
+
+# -- end to end ----------------------------------------------------------------------------------
+@pytest.mark.e2e
+def test_hostile_settings_reach_every_format_as_text_and_embed_no_file(mini_project):
+    from docx import Document
+    from pypdf import PdfReader
+
+    from analysis.pipeline import build
+
+    study = mini_project / "data/mini/study.yaml"
+    text = study.read_text(encoding="utf-8")
+    text = text.replace("title: A minimal two-arm study for pipeline tests",
+                        'title: "Title <script>alert(1)</script> `t`{=html}"')
+    text = text.replace("{code: A, label: Drug A, short: A group}",
+                        '{code: A, label: "![x](/etc/passwd)", short: "<script>alert(1)</script>"}')
+    text = text.replace("  dose_mg: 4\n", '  dose_mg: 4\n  note: "<img src=\\"/etc/passwd\\"> [j](javascript:alert(1))"\n')
+    study.write_text(text, encoding="utf-8")
+    template = mini_project / "templates/mini/manuscript.qmd.j2"
+    body = template.read_text(encoding="utf-8")
+    template.write_text(body.replace("# Results {#sec-results}",
+                                     "Arm label {{ study.arms[0].label }}; note {{ protocol.note }}.\n\n"
+                                     "# Results {#sec-results}"), encoding="utf-8")
+    report = build(mini_project, "mini")
+    html = (report / "manuscript.html").read_text(encoding="utf-8")
+    body = html.split("<body>")[1]
+    # the only scripts are the HTML template's own (in the head); none came from the settings
+    import re
+
+    assert "<script" not in body.lower()
+    assert not [s for s in re.findall(r"<script.*?</script>", html, re.S | re.I) if "alert" in s]
+    assert "javascript:" not in body.replace("[j](javascript:alert(1))", "")
+    assert body.count("<img") == 1 and 'src="data:image/svg+xml;base64,' in body  # the figure only
+    assert "root:x:0" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "Arm label ![x](/etc/passwd); note" in body
+    assert "&lt;img src=\u201c/etc/passwd\u201d&gt; [j](javascript:alert(1))</span>" in body
+    assert "<title>Title &lt;script&gt;alert(1)&lt;/script&gt; `t`{=html}</title>" in html
+    pdf = " ".join(page.extract_text() for page in PdfReader(report / "manuscript.pdf").pages)
+    assert "<script>alert(1)</script>" in pdf and "![x](/etc/passwd)" in pdf
+    docx = "\n".join(p.text for p in Document(str(report / "manuscript.docx")).paragraphs)
+    assert "<script>alert(1)</script>" in docx and "<img src=\u201c/etc/passwd\u201d> [j](javascript:alert(1))" in docx

@@ -111,7 +111,8 @@ def test_composites():
     assert fmt_mean_sd(63.94, 11.43, 1) == "63.9 ± 11.4"
     assert fmt_mean_sd(7.555, 2.125, 2) == "7.56 ± 2.13"
     assert fmt_median_ci(30.03, 24.105, None, 2) == "30.03 (24.11–NR)"
-    assert fmt_median_ci(None, 12.0, None) == "NR"
+    assert fmt_median_ci(None, 12.0, None) == "NR (12.0–NR)"  # R prints the reached lower limit
+    assert fmt_median_ci(None, None, None) == "NR"
     assert fmt_ratio_ci(0.7108, 0.5805, 0.8703) == "0.71 (0.58–0.87)"
     assert fmt_int(40) == "40"
     assert fmt_month_year("2014-01-01") == "January 2014"

@@ -76,7 +76,7 @@ def test_diff_lists_the_changed_values_and_the_sentences_citing_them(redline):
     # every place it is cited: template lines, the table cell, the abstract sentence
     block = out[out.index("table2.cr.ID"):out.index("table2.cr.p")]
     assert "template templates/ixazomib_ndmm/00-abstract.md.j2:" in block
-    assert "table    tbl-response, Complete response (CR)/ID group (n=40)" in block
+    assert "table    tbl-response, Complete response (CR)/Ixazomib + dexamethasone (n=40)" in block
     assert re.search(r"cited in Abstract: Complete response was reached by 14 patients .*\(P = 0\.018\)", block)
     assert "Traceback" not in redline.stderr
 

@@ -179,3 +179,11 @@ def test_vectorised_types_and_edge_values(tmp_path):
 def test_the_readme_states_the_row_convention():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert "`line 5 (data row 4)` is the file's fifth line (the header is line 1" in readme
+
+
+def test_large_whole_numbers_stay_exact(tmp_path):
+    spec = DatasetSpec.from_mapping("d", {"file": "d.csv", "columns": [{"name": "n", "type": "integer"}]}, "s")
+    path = tmp_path / "d.csv"
+    path.write_text("n\n123456789012345678\n123456789012345679.0\n7\n", encoding="utf-8")
+    assert validate_frame(read_raw(path, "d.csv"), spec, "d.csv")["n"].tolist() == [
+        123456789012345678, 123456789012345679, 7]

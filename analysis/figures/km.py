@@ -86,6 +86,7 @@ class KMCurve:
 
     @property
     def last_time(self) -> float:
+        """The last time the curve, its censoring marks or its risk data reach."""
         return max(self.step_time[-1], *(self.censor_time or (0.0,)), *(self.risk_time or (0.0,)))
 
 

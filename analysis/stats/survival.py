@@ -204,22 +204,27 @@ class CoxResult:
 
     @property
     def hr(self) -> float:
+        """The hazard ratio of the single term (two arms only)."""
         return self._single().hr
 
     @property
     def lower(self) -> float:
+        """The lower CI limit of the single term's hazard ratio."""
         return self._single().lower
 
     @property
     def upper(self) -> float:
+        """The upper CI limit of the single term's hazard ratio."""
         return self._single().upper
 
     @property
     def coef(self) -> float:
+        """The log hazard ratio of the single term."""
         return self._single().coef
 
     @property
     def se(self) -> float:
+        """The standard error of the single term's coefficient."""
         return self._single().se
 
 

@@ -147,7 +147,7 @@ def tbl_adverse(
     empty = worst.iloc[:0]
     columns = []
     for a in arms:
-        spanner = f"{a.name} (n={sizes[a.code]})"
+        spanner = f"{a.label} (n={sizes[a.code]})"
         columns += [Column(f"{a.code}_g{slugify(lab)}", f"Grade {lab}", spanner) for lab, _, _ in bands]
         columns.append(Column(f"{a.code}_total", "Total", spanner))
     table = Table(table_id, caption, stub_header, [*columns, Column("stat", STAT_HEADER), Column("p", "P")])

@@ -100,8 +100,8 @@ def arm_sizes(
 
 
 def arm_columns(arms: Sequence[Arm], sizes: Mapping[str, int], spanner: str | None = None) -> list[Column]:
-    """One right-aligned column per arm headed "<arm name> (n=<N>)"."""
-    return [Column(a.code, f"{a.name} (n={fmt_int(sizes[a.code])})", spanner, "right") for a in arms]
+    """One right-aligned column per arm headed "<arm label> (n=<N>)" (prose uses the short name)."""
+    return [Column(a.code, f"{a.label} (n={fmt_int(sizes[a.code])})", spanner, "right") for a in arms]
 
 
 def register_sizes(binder: CellBinder, arms: Sequence[Arm], sizes: Mapping[str, int]) -> None:

@@ -89,10 +89,12 @@ class Cell:
         return format_value(self.raw, self.kind, self.digits, style)
 
     def to_dict(self) -> dict[str, Any]:
+        """The cell as JSON-ready data."""
         return {"raw": self.raw, "kind": self.kind, "digits": self.digits, "key": self.key}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Cell:
+        """A cell from :meth:`to_dict`'s data."""
         return cls(raw=data["raw"], kind=data["kind"], digits=data.get("digits"), key=data.get("key"))
 
 
@@ -114,10 +116,12 @@ class Column:
             )
 
     def to_dict(self) -> dict[str, Any]:
+        """The column as JSON-ready data."""
         return {"key": self.key, "header": self.header, "spanner": self.spanner, "align": self.align}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Column:
+        """A column from :meth:`to_dict`'s data."""
         return cls(data["key"], data["header"], data.get("spanner"), data.get("align", "right"))
 
 
@@ -133,6 +137,7 @@ class Row:
     marks: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The row as JSON-ready data."""
         return {
             "label": self.label,
             "cells": {k: c.to_dict() for k, c in self.cells.items()},
@@ -143,6 +148,7 @@ class Row:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Row:
+        """A row from :meth:`to_dict`'s data."""
         return cls(
             label=data["label"],
             cells={k: Cell.from_dict(c) for k, c in data.get("cells", {}).items()},
@@ -176,10 +182,12 @@ class Table:
         return footnote_mark(self.footnotes.index(footnote))
 
     def add_row(self, row: Row) -> Row:
+        """Append ``row`` and return it (so cells can be added to it)."""
         self.rows.append(row)
         return row
 
     def column(self, key: str) -> Column:
+        """The column with key ``key``."""
         for col in self.columns:
             if col.key == key:
                 return col
@@ -276,6 +284,7 @@ class CellBinder:
     inputs: Sequence[str] = ()
 
     def key(self, *segments: str) -> str:
+        """The full key of a cell: the prefix and the segments, dotted."""
         return ".".join([self.prefix, *segments])
 
     def cell(

@@ -41,10 +41,12 @@ class Score:
 
     @property
     def slug(self) -> str:
+        """The key segment of the score (``key`` or the label, slugified)."""
         return self.key or slugify(self.label)
 
     @classmethod
     def coerce(cls, spec: Score | Mapping[str, Any]) -> Score:
+        """A Score from a Score or a spec mapping (``label``, ``before``, ``after``), with a clear error."""
         if isinstance(spec, Score):
             return spec
         missing = [k for k in ("label", "before", "after") if not isinstance(spec, Mapping) or k not in spec]

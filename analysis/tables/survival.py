@@ -92,7 +92,7 @@ class SurvivalSummary:
         hr = None
         hr_label = "HR"
         if self.cox is not None and len(self.arms) == 2:
-            arm = hr_arm or self.arms[0].code
+            arm = hr_arm or next(a.code for a in self.arms if a.code != self.cox.reference)
             term = self.cox.term(arm)
             hr = (term.hr, term.lower, term.upper)
             other = next(a for a in self.arms if a.code == self.cox.reference)
