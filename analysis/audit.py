@@ -160,17 +160,15 @@ def audit(store: ResultsStore, published: dict[str, Any]) -> list[AuditRow]:
     return rows
 
 
-def _item(store: ResultsStore, row: AuditRow, entry: dict[str, Any]) -> str:
-    """What a printed number is: the published entry's ``item``, else the table cell or test
-    that computes it, always with its key."""
-    if entry.get("item"):
-        return f"{row.key} ({entry['item']})"
-    if row.key in store:
-        source = store[row.key].source
-        what = source.cell.replace("/", ", ") if source.cell else source.test
-        if what:
-            return f"{row.key} ({what})"
-    return row.key
+def _prose(note: str) -> str:
+    """A note as table text: a range of numbers "0.200–0.282" as "0.200 to 0.282", which no
+    renderer breaks inside a number."""
+    return re.sub(r"(\d)\u2013(?=\d)", r"\1 to ", note)
+
+
+def _item(row: AuditRow, entry: dict[str, Any]) -> str:
+    """What a printed number is: its key, with the published entry's ``item`` when it has one."""
+    return f"{row.key} ({entry['item']})" if entry.get("item") else row.key
 
 
 def add_audit(store: ResultsStore, published: dict[str, Any], source_file: str = "published.yaml",
@@ -204,26 +202,25 @@ def add_audit(store: ResultsStore, published: dict[str, Any], source_file: str =
     store.add("audit.findings", len(findings), "int", **src)
     store.add("audit.unexplained", sum(r.surprising for r in rows), "int", **src)
 
+    # the item and where it was printed share the first column, so the explanation keeps its width
     if differs:
         table = Table("tbl-audit-differs", "Numbers printed in the original report that the data do not reproduce",
-                      stub_header="Item", columns=[
-                          Column("where", "Where printed", align="left"), Column("printed", "Printed"),
-                          Column("computed", "From the data"), Column("note", "Explanation", align="left")])
+                      stub_header="Item; where printed", columns=[
+                          Column("printed", "Printed"), Column("computed", "From the data"),
+                          Column("note", "Explanation", align="left")])
         for r, e in differs:
-            table.add_row(Row(_item(store, r, e), {
-                "where": Cell(r.where, "text"), "printed": Cell(r.printed, "text"),
-                "computed": Cell(r.computed or "–", "text"),
-                "note": Cell(r.note or "no explanation recorded", "text")}))
+            table.add_row(Row(f"{_item(r, e)}; {r.where}", {
+                "printed": Cell(r.printed, "text"), "computed": Cell(r.computed or "–", "text"),
+                "note": Cell(_prose(r.note or "no explanation recorded"), "text")}))
         store.add_table(table.validate())
     if unchecked:
         table = Table("tbl-audit-unchecked", "Numbers printed in the original report that this rebuild does not check",
-                      stub_header="Item", columns=[
-                          Column("where", "Where printed", align="left"), Column("printed", "Printed"),
-                          Column("note", "Why it is not checked", align="left")])
+                      stub_header="Item; where printed", columns=[
+                          Column("printed", "Printed"), Column("note", "Why it is not checked", align="left")])
         for r, e in unchecked:
-            table.add_row(Row(_item(store, r, e), {
-                "where": Cell(r.where, "text"), "printed": Cell(r.printed, "text"),
-                "note": Cell(r.note or "not computed in this rebuild", "text")}))
+            table.add_row(Row(f"{_item(r, e)}; {r.where}", {
+                "printed": Cell(r.printed, "text"),
+                "note": Cell(_prose(r.note or "not computed in this rebuild"), "text")}))
         store.add_table(table.validate())
     if findings:
         table = Table("tbl-audit-findings", "Statements of the original report that its own numbers do not support",

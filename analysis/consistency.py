@@ -119,7 +119,7 @@ def _fmt(x: float, decimals: int) -> str:
 
 def _range(lo: float, hi: float, decimals: int) -> str:
     a, b = _fmt(lo, decimals), _fmt(hi, decimals)
-    return a if a == b else f"{a}–{b}"
+    return a if a == b else f"{a} to {b}"  # "to", not a dash: a table cell may wrap at a dash
 
 
 # -- P from a printed statistic -------------------------------------------------------------------
@@ -345,7 +345,7 @@ def check_sd_range(mean: Printed | str, sd: Printed | str, lower: float, upper: 
     bound = math.sqrt(max(best, 0.0) * factor)
     ok = ps.lo <= bound + 1e-9
     return Finding("SD within the range", CONSISTENT if ok else INCONSISTENT, str(ps), f"≤ {bound:.2f}",
-                   f"values in {lower:g}–{upper:g} with mean {pm} have SD at most {bound:.2f}"
+                   f"values in {lower:g} to {upper:g} with mean {pm} have SD at most {bound:.2f}"
                    + ("" if ok else f": the printed SD {ps} is impossible"), where)
 
 
@@ -362,7 +362,7 @@ def check_ratio_events(estimate: Printed | str, lower: Printed | str, upper: Pri
     est, lo, hi = (_printed(x) for x in (estimate, lower, upper))
     if not (0 < lo.value <= est.value <= hi.value):
         return Finding(f"{measure} CI", INCONSISTENT, f"{est} ({lo}–{hi})", "",
-                       f"the estimate {est} is not inside its own interval {lo}–{hi}", where)
+                       f"the estimate {est} is not inside its own interval {lo} to {hi}", where)
     z = float(ndtri(0.5 + level / 2))
     widest = (math.log(hi.hi) - math.log(max(lo.lo, 1e-300))) / (2 * z)
     factor = 4.0 if measure.upper() == "HR" else 16.0
@@ -371,7 +371,7 @@ def check_ratio_events(estimate: Printed | str, lower: Printed | str, upper: Pri
     ok = needed <= available
     return Finding(f"{what} implied by the {measure} CI", CONSISTENT if ok else INCONSISTENT,
                    f"{est} ({lo}–{hi})", f"≥ {needed} {what}",
-                   f"a 95% CI of {lo}–{hi} needs at least {needed} {what}; {available} were available", where)
+                   f"a 95% CI of {lo} to {hi} needs at least {needed} {what}; {available} were available", where)
 
 
 def duplicated_statistics(rows: Sequence[tuple[str, tuple[str, ...]]]) -> list[Finding]:

@@ -34,6 +34,7 @@ from analysis.errors import (
 )
 from analysis.outputs import output_errors, recover, staged_dir, study_lock, write_text_atomic
 from analysis.provenance import provenance
+from analysis.quarto import lift_front_matter, write_project
 from analysis.render import FORMATS, RenderOptions, normalise_formats, output_name, render
 from analysis.results import ResultsStore
 from analysis.study import Study, load_config, load_study
@@ -445,7 +446,8 @@ def _render_study(
         for name in ("references.bib", "vancouver.csl"):
             own = root / "templates" / study_id / name
             shutil.copy2(own if own.exists() else shared / name, stage / name)
-        write_text_atomic(stage / "manuscript.qmd", text)
+        write_text_atomic(stage / "manuscript.qmd", lift_front_matter(text))
+        write_project(stage, shared)
         written = render(stage / "manuscript.qmd", shared, formats, engine, prov["epoch"], say,
                          _render_options(config))
         _check_outputs(written)

@@ -185,13 +185,15 @@ class _Job:
         self.proc.communicate()
 
 
-def _pandoc_common(shared: Path, *filters: str) -> list[str]:
-    """Reader, filters (cross-references, authors, then ``filters``), citations, and last the
-    link check, so that it sees every link and image, those citeproc builds from the
-    bibliography included. Resources (figures) are read only from the staging folder, the
-    working directory."""
+def _pandoc_common(shared: Path, *filters: str, jats: bool = False) -> list[str]:
+    """Reader, filters (cross-references, authors, front matter, then ``filters``), citations,
+    and last the link check, so that it sees every link and image, those citeproc builds from
+    the bibliography included. Resources (figures) are read only from the staging folder, the
+    working directory. JATS keeps the structured authors (its writer has author fields), so
+    ``authors.lua``, which reduces them to names, is left out there."""
     args = ["--from", _READER]
-    for name in ("crossref.lua", "authors.lua", *filters):
+    authors = () if jats else ("authors.lua",)
+    for name in ("crossref.lua", *authors, "frontmatter.lua", *filters):
         args += ["--lua-filter", str(shared / name)]
     return [*args, "--citeproc", "--lua-filter", str(shared / SAFE_LINKS_FILTER), "--resource-path", "."]
 
@@ -223,8 +225,8 @@ def _typst_cmd(qmd: Path, typ: Path, shared: Path) -> list[str]:
 
 def _jats_cmd(qmd: Path, out: Path, shared: Path) -> list[str]:
     """JATS (Archiving and Interchange tag set): front matter, abstract, keywords, body, refs."""
-    return [pandoc_path(), qmd.name, *_pandoc_common(shared), "--to", "jats_archiving", "--standalone", "--wrap=none",
-            "--output", out.name]
+    return [pandoc_path(), qmd.name, *_pandoc_common(shared, jats=True), "--to", "jats_archiving", "--standalone",
+            "--wrap=none", "--output", out.name]
 
 
 def _table_ids(qmd: Path) -> list[str]:

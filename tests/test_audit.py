@@ -114,8 +114,9 @@ def test_add_audit_separates_differs_unchecked_and_findings():
     assert (s["audit.printed"].raw, s["audit.checked"].raw, s["audit.matched"].raw) == (9, 8, 6)
     assert (s["audit.differs"].raw, s["audit.not_checked"].raw, s["audit.findings"].raw) == (2, 1, 2)
     differs = s.tables["tbl-audit-differs"]
-    assert [r["label"] for r in differs["rows"]] == ["table4.neuropathy.p", "table4.neuropathy.stat"]
+    assert [r["label"] for r in differs["rows"]] == ["table4.neuropathy.p; Table 4, neuropathy, P",
+                                                     "table4.neuropathy.stat; Table 4, neuropathy, chi2"]
     unchecked = s.tables["tbl-audit-unchecked"]
-    assert [r["label"] for r in unchecked["rows"]] == ["pfs.logrank.p"]
+    assert [r["label"] for r in unchecked["rows"]] == ["pfs.logrank.p; text"]
     findings = s.tables["tbl-audit-findings"]
     assert [r["label"] for r in findings["rows"]] == ["Methods vs Table 1", "abstract (abstract.claim)"]

@@ -101,7 +101,7 @@ def test_t_from_printed_means_sds_and_n():
     age = R["tsummary"]["age_student"]
     t, p = check_t_summary("63.9", "11.4", 40, "63.3", "10.9", 40, "0.860", "0.393")
     assert t.verdict == p.verdict == INCONSISTENT
-    lo, hi = (float(x) for x in t.recomputed.split(" ")[0].split("–"))
+    lo, hi = (float(x) for x in t.recomputed.split(" (")[0].split(" to "))
     assert lo <= age["t"] <= hi
     assert check_t_summary("63.9", "11.4", 40, "63.3", "10.9", 40, f"{age['t']:.3f}", f"{age['p']:.3f}")[0].verdict \
         == CONSISTENT

@@ -142,3 +142,80 @@ def test_jats_is_well_formed_with_front_matter_tables_figures_and_references(pag
     assert {t.get("id") for t in root.findall(".//table-wrap") if t.get("id")} == shown
     assert len(root.findall(".//fig")) == len(store.figures)
     assert len(root.findall("back/ref-list/ref")) >= 5
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\u00a0", " ")).strip()
+
+
+class _Captions(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.captions: list[str] = []
+        self.refs: list[str] = []
+        self._buf: list[str] | None = None
+        self._depth = 0
+        self._link: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if self._buf is not None:
+            self._depth += 1
+        elif (tag == "div" and "table-caption" in (a.get("class") or "")) or tag == "figcaption":
+            self._buf, self._depth = [], 1
+        if tag == "a" and (a.get("href") or "").startswith(("#tbl-", "#fig-")):
+            self._link = []
+
+    def handle_endtag(self, tag):
+        if self._link is not None and tag == "a":
+            self.refs.append(_norm("".join(self._link)))
+            self._link = None
+        if self._buf is not None:
+            self._depth -= 1
+            if self._depth == 0:
+                self.captions.append(_norm("".join(self._buf)))
+                self._buf = None
+
+    def handle_data(self, data):
+        if self._buf is not None:
+            self._buf.append(data)
+        if self._link is not None:
+            self._link.append(data)
+
+
+def test_structure_is_the_same_in_html_pdf_docx_and_jats(page):
+    """Tables and figures, their numbers and captions, and the cross-references to them."""
+    from docx import Document
+    from pypdf import PdfReader
+
+    _, report, store, _ = page
+    qmd = (report / "manuscript.qmd").read_text(encoding="utf-8")
+    ids = list(dict.fromkeys(re.findall(r"\{#((?:tbl|fig)-[a-z0-9-]+)[ }]", qmd)))
+    tables = [i for i in ids if i.startswith("tbl-")]
+    figures = [i for i in ids if i.startswith("fig-")]
+    assert len(figures) == len(store.figures)
+    html = _Captions()
+    html.feed((report / "manuscript.html").read_text(encoding="utf-8"))
+    numbered = [c for c in html.captions if re.match(r"(Table|Figure) \d+\.", c)]
+    want = [f"Table {n}." for n in range(1, len(tables) + 1)] + [f"Figure {n}." for n in range(1, len(figures) + 1)]
+    assert sorted(c.split(" ", 2)[0] + " " + c.split(" ", 2)[1] for c in numbered) == sorted(want)
+    # DOCX: the same captions, in the same order, and one picture per figure
+    doc = Document(str(report / "manuscript.docx"))
+    docx_caps = [_norm(p.text) for p in doc.paragraphs if p.style.name in ("Table Caption", "Image Caption")]
+    docx_caps = [c for c in docx_caps if re.match(r"(Table|Figure) \d+\.", c)]
+    assert docx_caps == numbered
+    assert len(doc.inline_shapes) == len(figures)
+    # PDF: each caption, in order
+    pdf = _norm(" ".join(p.extract_text() for p in PdfReader(report / "manuscript.pdf").pages))
+    pos = [pdf.find(c[:60]) for c in numbered]
+    assert all(p >= 0 for p in pos), [c for c, p in zip(numbered, pos, strict=True) if p < 0]
+    # JATS: labelled tables with the ids of the manuscript, figures with theirs
+    root = ET.parse(report / "manuscript.xml").getroot()
+    jats_tables = [(w.get("id"), w.findtext("label")) for w in root.iter("table-wrap") if w.get("id")]
+    assert jats_tables == [(t, f"Table {n}") for n, t in enumerate(tables, 1)]
+    assert [f.get("id") for f in root.iter("fig")] == figures
+    # cross-references: the same "Table N"/"Figure N" texts in HTML and JATS, none unresolved
+    jats_refs = [_norm("".join(x.itertext())) for x in root.iter("xref") if x.get("ref-type") in ("table", "fig")]
+    assert html.refs == jats_refs and html.refs
+    assert all(re.fullmatch(r"(Table|Figure) \d+[A-Z]?", r) for r in html.refs)
+    assert "??" not in pdf

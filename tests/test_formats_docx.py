@@ -190,7 +190,7 @@ def docx_pages(study_report, tmp_path_factory):
 def test_every_table_cell_is_intact_on_the_page(docx_pages, study):
     """A number column's cell is on one line as a whole ("13 (32.50)", never "(32.50" then
     ")"); in a text column each word is on one line ("Neutropenia", never "Neutropeni" then "a"),
-    though a hyphenated word may wrap after its hyphen, as any typesetter does."""
+    though a hyphenated word (or a range in prose) may wrap after its dash, as any typesetter does."""
     docx, lines = docx_pages[study]
     doc = Document(str(docx))
     assert doc.tables, "no tables"
@@ -205,7 +205,8 @@ def test_every_table_cell_is_intact_on_the_page(docx_pages, study):
                 aligns = {p.paragraph_format.alignment for p in cell.paragraphs}
                 number = any(a is not None and a.name == "RIGHT" for a in aligns) and row._tr.find(
                     f"{W}trPr/{W}tblHeader") is None
-                # text may wrap between words and after a hyphen or an en dash ("Post-" / "treatment", "0.369–" / "0.373")
+                # text may wrap between words and after a word's own hyphen or a range's dash
+                # ("Post-" / "treatment", "0.369–" / "0.373"), as Unicode line breaking allows
                 pieces = [text] if number else re.findall(r"[^ \-–]+[-–]?|[-–]", text)
                 for piece in pieces:
                     checked += 1

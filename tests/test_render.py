@@ -218,3 +218,40 @@ def test_two_builds_give_byte_identical_outputs_and_true_versions(mini_project, 
     core = zipfile.ZipFile(io.BytesIO((report / "manuscript.docx").read_bytes())).read("docProps/core.xml").decode()
     stamp = dt.datetime.fromtimestamp(1700000000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert f">{stamp}</dcterms:created>" in core
+
+
+def _long_table_qmd(rows: int = 90) -> str:
+    lines = ["---", 'title: "Long tables"', 'author:', '  - name: "Ann Example"', "keywords: [alpha, beta]", "---", "",
+             "See @tbl-long.", "", "| Event | n |", "|:--|--:|"]
+    for i in range(rows):
+        if i % 30 == 29:
+            lines.append("| **Group heading** | |")
+        lines.append(f"| Event {i} | {i} |")
+    lines += ["", ": A long table {#tbl-long}", ""]
+    return "\n".join(lines)
+
+
+@pytest.mark.e2e
+def test_pdf_long_table_continues_with_its_header_and_properties(tmp_path):
+    from analysis.render import render
+
+    qmd = tmp_path / "manuscript.qmd"
+    qmd.write_text(_long_table_qmd(), encoding="utf-8")
+    shared = Path(__file__).resolve().parents[1] / "templates" / "_shared"
+    (pdf,) = render(qmd, shared, ("pdf",), source_date_epoch=1700000000)
+    reader = PdfReader(pdf)
+    assert len(reader.pages) >= 2
+    pages = [p.extract_text().replace("\u00a0", " ") for p in reader.pages]
+    assert "Table 1. A long table" in pages[0] and "(continued)" not in pages[0]
+    for text in pages[1:]:
+        if "Event" in text:
+            assert "Table 1 (continued)" in text and "Event n" in text.replace("\n", " ")  # header repeated
+    # a group heading is printed with the row under it, never alone at a page foot
+    for text in pages:
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        for i, line in enumerate(lines):
+            if line == "Group heading":
+                assert i + 1 < len(lines) and lines[i + 1].startswith("Event"), (line, lines[i + 1:i + 2])
+    meta = reader.metadata
+    assert meta["/Title"] == "Long tables" and meta["/Author"] == "Ann Example"
+    assert meta["/Keywords"] == "alpha, beta"

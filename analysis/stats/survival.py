@@ -204,27 +204,27 @@ class CoxResult:
 
     @property
     def hr(self) -> float:
-        """Hazard ratios, one per term."""
+        """The hazard ratio of the single term (two arms only)."""
         return self._single().hr
 
     @property
     def lower(self) -> float:
-        """Lower 95% limits of the hazard ratios."""
+        """The lower CI limit of the single term's hazard ratio."""
         return self._single().lower
 
     @property
     def upper(self) -> float:
-        """Upper 95% limits of the hazard ratios."""
+        """The upper CI limit of the single term's hazard ratio."""
         return self._single().upper
 
     @property
     def coef(self) -> float:
-        """Coefficients (log hazard ratios)."""
+        """The log hazard ratio of the single term."""
         return self._single().coef
 
     @property
     def se(self) -> float:
-        """Standard errors of the coefficients."""
+        """The standard error of the single term's coefficient."""
         return self._single().se
 
 

@@ -50,6 +50,8 @@ def _table(table: Table | Mapping[str, Any]) -> Table:
 
 def _width(text: str) -> int:
     """Display width: East Asian wide characters count twice, combining marks not at all."""
+    if text.isascii():  # no ASCII character is wide or combining: the common case, at C speed
+        return len(text)
     w = 0
     for ch in text:
         if unicodedata.combining(ch):

@@ -281,3 +281,26 @@ def test_monotone_likelihood_refused() -> None:
                           "age": [50, 60, 55, 70, 65, 58]})
     with pytest.raises(StatisticsError, match=r"not estimable for \['x'\].*monotone likelihood"):
         cox_model(frame, time="time", event="status", terms=["x", "age"])
+
+
+def test_design_argument_errors() -> None:
+    with pytest.raises(StatisticsError, match="`terms` must be a list of column names, not the string 'age'"):
+        cox_model(lung(), time="time", event="status", terms="age")  # type: ignore[arg-type]
+    with pytest.raises(StatisticsError, match=r"`reference` names \['sex'\], which are not model terms"):
+        cox_model(lung(), time="time", event="status", terms=["age"], reference={"sex": 1})
+    adapted = RegressionModel("cox", "HR", (), (), n=10)
+    with pytest.raises(StatisticsError, match="cox_zph needs a model fitted by analysis.stats.cox_model"):
+        cox_zph(adapted)
+
+
+def test_interaction_term_columns_and_lr_as_r_anova() -> None:
+    """anova(coxph(Surv(time, status) ~ rx + sub), coxph(Surv(time, status) ~ rx * sub)) on colon
+    (Obs vs Lev+5FU, sub = differ): the interaction adds one column per level pair; chisq as R."""
+    frame = colon()
+    frame = frame[frame["rx"].isin(["Obs", "Lev+5FU"])].copy()
+    frame["rx"] = frame["rx"].cat.remove_unused_categories()
+    reduced = cox_model(frame, time="time", event="status", terms=["rx", "differ"], factors=["differ"])
+    full = cox_model(frame, time="time", event="status", terms=["rx", "differ", "rx:differ"], factors=["differ"])
+    assert [t.label for t in full.terms][-2:] == ["rx:differ=Lev+5FU:2", "rx:differ=Lev+5FU:3"]
+    chisq = 2 * (full.loglik[1] - reduced.loglik[1])
+    assert chisq == pytest.approx(R["subgroup"]["differ"]["interaction"]["chisq"], rel=1e-9)
