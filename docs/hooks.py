@@ -28,6 +28,8 @@ DOCUMENTED = (
     "analysis.stats.contingency", "analysis.stats.ttest", "analysis.stats.survival", "analysis.stats.meta",
     "analysis.stats.descriptive", "analysis.stats.nonparametric", "analysis.stats.cox", "analysis.stats.logistic",
     "analysis.stats.regression", "analysis.tables.regression", "analysis.tables.subgroup", "analysis.methods",
+    "analysis.trail", "analysis.diff", "analysis.revisions", "analysis.redline", "analysis.consistency",
+    "analysis.extract", "analysis.textaudit", "analysis.claims", "analysis.audit",
 )
 
 
