@@ -162,6 +162,15 @@ def quarto_version(tool: str | None = None) -> str:
     return first[1] if len(first) > 1 and first[0].lower() == tool else " ".join(first)
 
 
+def _without_lua_trace(text: str) -> str:
+    """A filter's error without the Lua stack traceback pandoc appends: the message says what
+    was refused; the filter's line numbers are no use to an author."""
+    lines = text.splitlines()
+    if "stack traceback:" in lines:
+        lines = lines[:lines.index("stack traceback:")]
+    return "\n".join(lines).strip()
+
+
 class _Job:
     """One pandoc subprocess started now; :meth:`wait` checks how it ended."""
 
@@ -173,7 +182,7 @@ class _Job:
     def wait(self) -> None:
         out, err = self.proc.communicate()
         if self.proc.returncode != 0:
-            detail = (err or out).strip()
+            detail = _without_lua_trace((err or out).strip())
             raise RenderError(f"{self.what} failed (exit {self.proc.returncode}):\n{detail}")
         warnings = [ln for ln in err.splitlines() if "WARNING" in ln.upper()]
         if warnings:

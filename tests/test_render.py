@@ -255,3 +255,12 @@ def test_pdf_long_table_continues_with_its_header_and_properties(tmp_path):
     meta = reader.metadata
     assert meta["/Title"] == "Long tables" and meta["/Author"] == "Ann Example"
     assert meta["/Keywords"] == "alpha, beta"
+
+
+def test_a_filter_refusal_is_reported_without_the_lua_traceback():
+    from analysis.render import _without_lua_trace
+
+    err = ("Error running filter safe-links.lua:\nunsafe link target \"javascript:x\"\nstack traceback:\n"
+           "\tsafe-links.lua:38: in upvalue 'refuse'")
+    assert _without_lua_trace(err) == "Error running filter safe-links.lua:\nunsafe link target \"javascript:x\""
+    assert _without_lua_trace("plain error") == "plain error"
