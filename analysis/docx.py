@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import io
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -455,8 +456,21 @@ def finish_document_xml(xml: bytes, line_numbers: bool = False) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def finish_docx(path: Path, line_numbers: bool = False) -> None:
-    """Rewrite the DOCX at ``path`` in place (see the module docstring)."""
+def core_properties_xml(xml: bytes, authors: Sequence[str]) -> bytes:
+    """``docProps/core.xml`` with the authors as the document's creator (pandoc leaves it empty,
+    since the title block, not pandoc, prints the authors)."""
+    from xml.sax.saxutils import escape
+
+    names = escape("; ".join(authors)).encode("utf-8")
+    for empty in (b"<dc:creator></dc:creator>", b"<dc:creator/>"):
+        if empty in xml:
+            return xml.replace(empty, b"<dc:creator>" + names + b"</dc:creator>", 1)
+    return xml
+
+
+def finish_docx(path: Path, line_numbers: bool = False, authors: Sequence[str] = ()) -> None:
+    """Rewrite the DOCX at ``path`` in place (see the module docstring); ``authors`` become the
+    document properties' creator."""
     with zipfile.ZipFile(path) as src:
         entries = [(info, src.read(info.filename)) for info in src.infolist()]
     out = io.BytesIO()
@@ -464,5 +478,7 @@ def finish_docx(path: Path, line_numbers: bool = False) -> None:
         for info, data in entries:
             if info.filename == "word/document.xml":
                 data = finish_document_xml(data, line_numbers)
+            elif info.filename == "docProps/core.xml" and authors:
+                data = core_properties_xml(data, authors)
             dst.writestr(info, data)
     path.write_bytes(out.getvalue())

@@ -162,6 +162,23 @@ def quarto_version(tool: str | None = None) -> str:
     return first[1] if len(first) > 1 and first[0].lower() == tool else " ".join(first)
 
 
+def front_matter_authors(qmd: Path) -> list[str]:
+    """The authors' names in the YAML front matter of a generated manuscript (Quarto's
+    ``author:`` list of names or of maps with a ``name``)."""
+    from analysis.yamlio import safe_load
+
+    text = qmd.read_text(encoding="utf-8")
+    if not text.startswith("---"):
+        return []
+    end = text.find("\n---", 3)
+    meta = safe_load(text[3:end]) if end > 0 else None
+    authors = (meta or {}).get("author") if isinstance(meta, dict) else None
+    if isinstance(authors, (str, dict)):
+        authors = [authors]
+    names = [a.get("name") if isinstance(a, dict) else a for a in authors or []]
+    return [str(n) for n in names if n]
+
+
 def _without_lua_trace(text: str) -> str:
     """A filter's error without the Lua stack traceback pandoc appends: the message says what
     was refused; the filter's line numbers are no use to an author."""
@@ -324,7 +341,7 @@ def render(
             if fmt == "docx":
                 from analysis.docx import finish_docx
 
-                finish_docx(qmd.with_suffix(".docx"), line_numbers=opts.line_numbers)
+                finish_docx(qmd.with_suffix(".docx"), line_numbers=opts.line_numbers, authors=front_matter_authors(qmd))
             elif fmt == "jats":
                 from analysis.jats import finish_jats
 

@@ -219,3 +219,17 @@ def test_structure_is_the_same_in_html_pdf_docx_and_jats(page):
     assert html.refs == jats_refs and html.refs
     assert all(re.fullmatch(r"(Table|Figure) \d+[A-Z]?", r) for r in html.refs)
     assert "??" not in pdf
+
+
+def test_docx_properties_carry_title_authors_and_keywords(page):
+    """Word's File > Properties: the title, every author of the front matter, the keywords."""
+    import zipfile
+
+    from analysis.render import front_matter_authors
+
+    _, report, _, _ = page
+    core = zipfile.ZipFile(report / "manuscript.docx").read("docProps/core.xml").decode("utf-8")
+    authors = front_matter_authors(report / "manuscript.qmd")
+    assert len(authors) >= 2
+    assert f"<dc:creator>{'; '.join(authors)}</dc:creator>" in core
+    assert re.search(r"<dc:title>[^<]{20,}</dc:title>", core) and re.search(r"<cp:keywords>[^<]+</cp:keywords>", core)
