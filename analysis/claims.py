@@ -23,7 +23,7 @@ from typing import Any
 
 from analysis.errors import ConfigError
 from analysis.formatting import fmt_p_phrase
-from analysis.results import ResultsStore
+from analysis.results import ResultsStore, comparable
 
 __all__ = ["ClaimCheck", "check_claims"]
 
@@ -39,17 +39,6 @@ class ClaimCheck:
     claim: str
     contradicted: bool
     finding: str
-
-
-def _comparable(raw: Any) -> float | None:
-    if isinstance(raw, dict):
-        if "n" in raw and "N" in raw:
-            return raw["n"] / raw["N"] if raw["N"] else None
-        for name in ("mean", "median", "estimate"):
-            if name in raw:
-                return raw[name]
-        return None
-    return raw if isinstance(raw, (int, float)) else None
 
 
 def _validate(entry: Any, i: int, source: str) -> None:
@@ -91,7 +80,7 @@ def check_claims(store: ResultsStore, published: dict[str, Any], alpha: float = 
         detail = f"recomputed {phrase}"
         if "direction" in entry:
             a, b = (store[k] for k in entry["compare"])
-            x, y = _comparable(a.raw), _comparable(b.raw)
+            x, y = comparable(a.raw), comparable(b.raw)
             shown = f"{a.text(store.style)} vs {b.text(store.style)}"
             detail += f"; {shown}"
             if x is not None and y is not None:

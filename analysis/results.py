@@ -20,7 +20,7 @@ from typing import Any
 from analysis.errors import ResultsError
 from analysis.formatting import FORMAT_KINDS, Style, format_value
 
-__all__ = ["KEY_PATTERN", "Figure", "ResultsStore", "Source", "Value"]
+__all__ = ["KEY_PATTERN", "Figure", "ResultsStore", "Source", "Value", "comparable"]
 
 #: Dotted keys: lower-case first segment, then segments of letters, digits, underscores.
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)*$")
@@ -120,6 +120,19 @@ class Figure:
         if self.alt:
             out["alt"] = self.alt
         return out
+
+
+def comparable(raw: Any) -> float | None:
+    """The number a comparison of two values means: the proportion of an n (%), the mean of a
+    mean ± SD, the median of a median (CI), the estimate of a ratio (CI); None when there is none."""
+    if isinstance(raw, dict):
+        if "n" in raw and "N" in raw:
+            return raw["n"] / raw["N"] if raw["N"] else None
+        for field in ("mean", "median", "estimate"):
+            if field in raw:
+                return raw[field]
+        return None
+    return raw if isinstance(raw, (int, float)) else None
 
 
 def _jsonable(x: Any, key: str) -> Any:

@@ -91,18 +91,25 @@ def build_tree(tree: Path, study: str, out: Path, epoch: int | None = None) -> P
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()[-8:]
         raise AnalysisError(f"building {study} in {tree} failed:\n" + "\n".join(detail))
-    report = tree / "report" / study
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    for name in _KEEP:
+    return _copy_report(tree / "report" / study, out, _KEEP)
+
+
+def _copy_report(report: Path, dest: Path, files: tuple[str, ...], extra: dict[str, str] | None = None) -> Path:
+    """Copy ``files`` and the figures of ``report`` (and ``extra`` texts) into ``dest``, through a
+    staging folder beside it, so that ``dest`` is whole or as it was."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+    for name in files:
         if (report / name).is_file():
             shutil.copy2(report / name, stage / name)
     if (report / "figures").is_dir():
         shutil.copytree(report / "figures", stage / "figures")
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(stage, out)
-    return out
+    for name, text in (extra or {}).items():
+        (stage / name).write_text(text, encoding="utf-8")
+    if dest.exists():
+        shutil.rmtree(dest)
+    os.replace(stage, dest)
+    return dest
 
 
 def _commit_revision(root: Path, study: str, ref: str, say: Any) -> Revision:
@@ -234,17 +241,7 @@ def snapshot(root: Path, study: str, name: str, force: bool = False) -> Path:
     from analysis.provenance import build_time, git_state
 
     state = git_state(root)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=dest.parent))
-    for file in _SNAPSHOT_FILES:
-        if (report / file).is_file():
-            shutil.copy2(report / file, stage / file)
-    if (report / "figures").is_dir():
-        shutil.copytree(report / "figures", stage / "figures")
     meta = {"study": study, "name": name, "commit": state["commit"], "dirty": state["dirty"],
             "date": build_time()[1]}
-    (stage / "version.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    if dest.exists():
-        shutil.rmtree(dest)
-    os.replace(stage, dest)
-    return dest
+    return _copy_report(report, dest, _SNAPSHOT_FILES,
+                        {"version.json": json.dumps(meta, indent=2, sort_keys=True) + "\n"})

@@ -26,7 +26,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from analysis.errors import ConfigError, TemplateError
 from analysis.formatting import PARTS, Style, fmt_month_year, fmt_p_phrase, format_part, format_value
 from analysis.markup import Markdown, code_span, md_attr, md_escape, yaml_value
-from analysis.results import ResultsStore, Value
+from analysis.results import ResultsStore, Value, comparable
 
 __all__ = ["Bound", "Namespace", "check_front_matter", "check_template_links", "make_environment",
            "render_manuscript", "render_text", "to_markdown"]
@@ -116,19 +116,6 @@ class Bound:
         return f"Bound({self.key}={self.raw!r})"
 
 
-def _comparable(raw: Any) -> float | None:
-    """The number a comparison of two values means: the proportion of an n (%), the mean of a
-    mean ± SD, the median of a median (CI), the estimate of a ratio (CI)."""
-    if isinstance(raw, dict):
-        if "n" in raw and "N" in raw:
-            return raw["n"] / raw["N"] if raw["N"] else None
-        for field in ("mean", "median", "estimate"):
-            if field in raw:
-                return raw[field]
-        return None
-    return raw if isinstance(raw, (int, float)) else None
-
-
 def _shown(x: Bound | float) -> float | None:
     """The number a reader sees: a plain number as it is, a bound value by its printed text
     (the percentage of an n (%), the estimate of a ratio, the median of a median (CI))."""
@@ -141,7 +128,7 @@ def _shown(x: Bound | float) -> float | None:
     try:
         return float(text.replace("\u2212", "-"))
     except ValueError:  # "<0.001", "NR": the raw number decides
-        return _comparable(x.raw)
+        return comparable(x.raw)
 
 
 def _part_raw(raw: dict[str, Any], part: str) -> Any:
