@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 
 from analysis.errors import StatisticsError
-from analysis.stats.ttest import clean_sample
+from analysis.stats.ttest import clean_groups, clean_sample
 
 __all__ = ["KruskalWallis", "RankSum", "kruskal_wallis", "wilcoxon_rank_sum"]
 
@@ -109,11 +109,7 @@ def kruskal_wallis(groups: Sequence[Iterable[float]], *, dropna: bool = False) -
     """
     import scipy.stats  # lazily: about 1.4 s to import (issue #14)
 
-    samples, missing = [], 0
-    for i, g in enumerate(groups):
-        arr, miss = clean_sample(g, f"group {i + 1}", dropna)
-        samples.append(arr)
-        missing += miss
+    samples, missing = clean_groups(groups, dropna)
     sizes = tuple(len(s) for s in samples)
     present = [s for s in samples if len(s)]
     if len(present) < 2:

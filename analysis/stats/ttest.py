@@ -32,7 +32,7 @@ from scipy.special import stdtr
 from analysis.errors import StatisticsError
 
 __all__ = [
-    "Anova", "TTest", "clean_sample", "one_way_anova", "paired_t", "student_t", "t_from_summary",
+    "Anova", "TTest", "clean_groups", "clean_sample", "one_way_anova", "paired_t", "student_t", "t_from_summary",
     "two_sample_t", "welch_t",
 ]
 
@@ -102,6 +102,17 @@ def clean_sample(x: Iterable[float], name: str, dropna: bool) -> tuple[np.ndarra
     if missing and not dropna:
         raise _missing_error(name, missing)
     return arr[~np.isnan(arr)], missing
+
+
+def clean_groups(groups: Sequence[Iterable[float]], dropna: bool) -> tuple[list[np.ndarray], int]:
+    """:func:`clean_sample` of each group (named "group 1", "group 2", ...) and the total
+    missing. Shared by ANOVA and Kruskal-Wallis."""
+    samples, missing = [], 0
+    for i, g in enumerate(groups):
+        arr, miss = clean_sample(g, f"group {i + 1}", dropna)
+        samples.append(arr)
+        missing += miss
+    return samples, missing
 
 
 def _need(n: int, minimum: int, name: str) -> None:
@@ -248,11 +259,7 @@ def one_way_anova(groups: Sequence[Iterable[float]], *, dropna: bool = False) ->
     """
     import scipy.stats  # lazily: about 1.4 s to import (issue #14)
 
-    samples, missing = [], 0
-    for i, g in enumerate(groups):
-        arr, miss = clean_sample(g, f"group {i + 1}", dropna)
-        samples.append(arr)
-        missing += miss
+    samples, missing = clean_groups(groups, dropna)
     sizes = tuple(len(s) for s in samples)
     present = [s for s in samples if len(s)]
     n = sum(len(s) for s in present)
