@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from analysis.errors import AnalysisError
@@ -374,21 +374,37 @@ def check_ratio_events(estimate: Printed | str, lower: Printed | str, upper: Pri
                    f"a 95% CI of {lo} to {hi} needs at least {needed} {what}; {available} were available", where)
 
 
-def duplicated_statistics(rows: Sequence[tuple[str, tuple[str, ...]]]) -> list[Finding]:
+def duplicated_statistics(
+    rows: Sequence[tuple[str, tuple[str, ...]]], consistent: Mapping[str, bool | None] | None = None,
+) -> list[Finding]:
     """Rows printing the very same statistics (e.g. χ² and P), a sign of a value copied from
-    another row. ``rows`` are (where, printed statistics); a pair is reported once."""
+    another row. ``rows`` are (where, printed statistics); a pair is reported once.
+
+    ``consistent`` (where -> whether that row's statistics follow from its own numbers, None
+    when unknown) makes the check stricter: a repeat counts only when one of the two rows does
+    not follow from its own numbers, and that row is reported as the copy. (Two symmetric
+    tables, 13/40 vs 12/40 and 12/40 vs 13/40, legitimately print the same χ² and P.)
+    """
     seen: dict[tuple[str, ...], str] = {}
     out = []
     for where, stats in rows:
         key = tuple(s.strip() for s in stats)
-        if len(key) < 2 or all(_printed_or_none(s) in (None, 1.0) for s in key):
+        if consistent is None and (len(key) < 2 or all(_printed_or_none(s) in (None, 1.0) for s in key)):
             continue  # a single number, or "1.000" P values, repeat by chance
-        if key in seen:
-            out.append(Finding("identical statistics", INCONSISTENT, " / ".join(key), "",
-                               f"{where} prints the same statistics ({' / '.join(key)}) as {seen[key]}: "
-                               "likely copied from that row", where, {"first": seen[key]}))
-        else:
+        if key not in seen:
             seen[key] = where
+            continue
+        first, shown = seen[key], " / ".join(key)
+        if consistent is None:
+            out.append(Finding("identical statistics", INCONSISTENT, shown, "",
+                               f"{where} prints the same statistics ({shown}) as {first}: likely copied from that row",
+                               where, {"first": first, "source": first}))
+        elif consistent.get(where) is False or consistent.get(first) is False:
+            copied, source = (where, first) if consistent.get(where) is False else (first, where)
+            out.append(Finding("identical statistics", INCONSISTENT, shown, "",
+                               f"{copied} prints the same statistics ({shown}) as {source}, and they do not "
+                               "follow from its own numbers: likely copied from there", copied,
+                               {"first": first, "source": source}))
     return out
 
 

@@ -31,6 +31,7 @@ from analysis.consistency import (
     check_sd_range,
     check_t_p,
     check_t_summary,
+    duplicated_statistics,
 )
 from analysis.errors import AnalysisError
 from analysis.extract import Row, Table, extract, read_text
@@ -287,19 +288,10 @@ class _Auditor:
                 self.add(check_ratio_events(r.estimate, r.lower, r.upper, self.patients, r.measure, where=where))
 
     def duplicates(self) -> None:
-        seen: dict[tuple[str, ...], tuple[str, bool | None]] = {}
-        for where, stats, ok in self.printed_pairs:
-            key = tuple(stats)
-            if key in seen:
-                first, first_ok = seen[key]
-                if ok is False or first_ok is False:
-                    copied, source = (where, first) if ok is False else (first, where)
-                    self.add(Finding("identical statistics", INCONSISTENT, " / ".join(key), "",
-                                     f"{copied} prints the same statistics ({' / '.join(key)}) as {source}, "
-                                     "and they do not follow from its own numbers: likely copied from there",
-                                     copied, {"source": source}))
-            else:
-                seen[key] = (where, ok)
+        rows = [(where, tuple(stats)) for where, stats, _ in self.printed_pairs]
+        consistent = {where: ok for where, _, ok in self.printed_pairs}
+        for finding in duplicated_statistics(rows, consistent):
+            self.add(finding)
 
 
 def _assumed_df(f: Finding) -> Finding:
