@@ -13,12 +13,14 @@ results.json and manuscript files, with the commit) under ``versions/STUDY/NAME/
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,17 +128,28 @@ def _commit_revision(root: Path, study: str, ref: str, say: Any) -> Revision:
         say(f"{ref} ({sha[:10]}): cached build")
         return Revision(f"{ref} ({sha[:10]})", cache, sha, date)
     say(f"{ref} ({sha[:10]}): building in a temporary worktree")
-    top = Path(_git(root, "rev-parse", "--show-toplevel") or root)
-    prefix = root.resolve().relative_to(top.resolve()) if root.resolve() != top.resolve() else Path()
+    with _checkout(root, sha) as tree:
+        build_tree(tree, study, cache, epoch)
+    return Revision(f"{ref} ({sha[:10]})", cache, sha, date)
+
+
+@contextlib.contextmanager
+def _checkout(root: Path, commit: str | None) -> Iterator[Path]:
+    """A temporary folder holding ``root`` as of ``commit`` (a git worktree, removed after), or
+    an empty temporary folder when ``commit`` is None; yields the project folder inside it."""
     with tempfile.TemporaryDirectory(prefix="revision-") as tmp:
         tree = Path(tmp) / "tree"
-        _git(top, "worktree", "add", "--detach", "--force", str(tree), sha)
+        if commit is None:
+            tree.mkdir()
+            yield tree
+            return
+        top = Path(_git(root, "rev-parse", "--show-toplevel") or root)
+        _git(top, "worktree", "add", "--detach", "--force", str(tree), commit)
         try:
-            build_tree(tree / prefix, study, cache, epoch)
+            yield tree / root.resolve().relative_to(top.resolve())
         finally:
             _git(top, "worktree", "remove", "--force", str(tree), check=False)
             _git(top, "worktree", "prune", check=False)
-    return Revision(f"{ref} ({sha[:10]})", cache, sha, date)
 
 
 def _working_files(root: Path) -> list[Path]:
@@ -154,32 +167,20 @@ def _working_revision(root: Path, study: str, say: Any) -> Revision:
     the working tree's files laid over it, so its provenance names HEAD and marks it changed."""
     say("working tree: building a copy")
     out = root / "build" / ".revisions" / "working-tree" / study
-    top_text = _git(root, "rev-parse", "--show-toplevel", check=False)
-    head = _git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False)
-    with tempfile.TemporaryDirectory(prefix="revision-") as tmp:
-        tree = Path(tmp) / "tree"
-        prefix = Path()
-        if top_text and head:
-            top = Path(top_text)
-            _git(top, "worktree", "add", "--detach", "--force", str(tree), head)
-            prefix = root.resolve().relative_to(top.resolve())
-        try:
-            base = tree / prefix
-            wanted = {rel for rel in _working_files(root)
-                      if not (rel.parts and rel.parts[0] in ("build", "report", "versions"))}
-            if top_text and head:  # files deleted in the working tree are gone from the copy too
-                for rel in _working_files(base):
-                    if rel not in wanted and (base / rel).is_file():
-                        (base / rel).unlink()
-            for rel in wanted:
-                dest = base / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(root / rel, dest)
-            build_tree(base, study, out)
-        finally:
-            if top_text and head:
-                _git(Path(top_text), "worktree", "remove", "--force", str(tree), check=False)
-                _git(Path(top_text), "worktree", "prune", check=False)
+    in_git = _git(root, "rev-parse", "--show-toplevel", check=False) is not None
+    head = _git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False) if in_git else None
+    with _checkout(root, head) as base:
+        wanted = {rel for rel in _working_files(root)
+                  if not (rel.parts and rel.parts[0] in ("build", "report", "versions"))}
+        if head:  # files deleted in the working tree are gone from the copy too
+            for rel in _working_files(base):
+                if rel not in wanted and (base / rel).is_file():
+                    (base / rel).unlink()
+        for rel in wanted:
+            dest = base / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / rel, dest)
+        build_tree(base, study, out)
     return Revision(WORKING_TREE, out, head)
 
 
