@@ -319,7 +319,8 @@ def make_parser() -> argparse.ArgumentParser:
             p.add_argument("--engine", choices=ENGINES, default="embedded",
                            help="embedded: pandoc + typst from pip (default); quarto: `quarto render`")
             p.add_argument("--formats", type=_formats, default=FORMATS,
-                           help="comma-separated subset of html,pdf,docx,jats (xml = jats; default: all)")
+                           help="comma-separated subset of html,pdf,docx,jats,figures (xml = jats; figures = "
+                                "the submission PDF and 600 dpi PNG of each figure; default: all)")
     p = add("preview", cmd_preview, "serve STUDY's HTML on 127.0.0.1 and rebuild it on every change (live reload)",
             studies="")
     p.add_argument("study", nargs=1, metavar="STUDY", help="study id (a folder of data/)")

@@ -86,44 +86,27 @@ def _protocol_values(store: ResultsStore, protocol: Any, prefix: str = "protocol
         raise ConfigError(f"study.yaml: protocol fact `{prefix}` has unsupported type {type(protocol).__name__}")
 
 
-def _save_figures(store: ResultsStore, folder: Path, only: tuple[str, ...] | None = None) -> None:
-    """Save every figure as SVG (HTML, PDF) and 300 dpi PNG (DOCX), and for submission as a
-    vector PDF and a 600 dpi PNG; no timestamps inside, so the bytes are reproducible.
-    ``only`` limits the files to those suffixes."""
+def _save_figures(store: ResultsStore, folder: Path) -> None:
+    """Save every figure as SVG, with no timestamp inside, so the bytes are reproducible. The
+    other files of a figure (PNG for the DOCX, submission PDF and PNG) are made from this SVG
+    by the formats that need them (:mod:`analysis.figurefiles`): matplotlib draws each figure
+    once."""
     import matplotlib.pyplot as plt
 
     from analysis.figures.style import figure_context
 
     folder.mkdir(parents=True, exist_ok=True)
     with figure_context():  # the house rc (fixed SVG hash salt) must hold at save time
-        _save_each(store, folder, plt, only)
-
-
-#: The formats each figure is saved in: (suffix, savefig keywords). Only SVG and PNG are
-#: referenced by results.json and the manuscript; the PDF and the 600 dpi PNG are the files a
-#: journal's submission system asks for.
-_FIGURE_FILES = (
-    ("svg", {"format": "svg", "metadata": {"Date": None}}),
-    ("png", {"format": "png", "dpi": 300, "metadata": {"Software": None}}),
-    ("pdf", {"format": "pdf", "metadata": {"CreationDate": None, "Producer": None, "Creator": None}}),
-    ("600dpi.png", {"format": "png", "dpi": 600, "metadata": {"Software": None}}),
-)
-
-
-def _save_each(store: ResultsStore, folder: Path, plt: Any, only: tuple[str, ...] | None = None) -> None:
-    for fig_id, fig in sorted(store.figures.items()):
-        if fig.figure is None:
-            raise ResultsError(f"figure {fig_id!r} has no matplotlib figure to save")
-        # The builders lay a figure out at its final (journal column) size, so it is saved as
-        # drawn: no bbox_inches="tight", which would draw every figure a second time to crop it.
-        for suffix, kwargs in _FIGURE_FILES:
-            if only is not None and suffix not in only:
-                continue
+        for fig_id, fig in sorted(store.figures.items()):
+            if fig.figure is None:
+                raise ResultsError(f"figure {fig_id!r} has no matplotlib figure to save")
+            # The builders lay a figure out at its final (journal column) size, so it is saved
+            # as drawn: no bbox_inches="tight", which would draw it a second time to crop it.
             buf = io.BytesIO()
-            fig.figure.savefig(buf, **kwargs)
-            (folder / f"{fig_id}.{suffix}").write_bytes(buf.getvalue())
-        plt.close(fig.figure)
-        fig.files = {"svg": f"figures/{fig_id}.svg", "png": f"figures/{fig_id}.png"}
+            fig.figure.savefig(buf, format="svg", metadata={"Date": None})
+            (folder / f"{fig_id}.svg").write_bytes(buf.getvalue())
+            plt.close(fig.figure)
+            fig.files = {"svg": f"figures/{fig_id}.svg", "png": f"figures/{fig_id}.png"}
 
 
 def study_script(study: Study) -> Path | None:
@@ -290,22 +273,18 @@ def analyse(
     progress: Callable[[str], None] | None = None,
     *,
     out: Path | None = None,
-    figure_files: tuple[str, ...] | None = None,
 ) -> Path:
-    """Stage 1: data -> ``build/<study>/results.json`` and figures. Returns the folder.
+    """Stage 1: data -> ``build/<study>/results.json`` and the figures' SVG. Returns the folder.
 
-    ``out`` writes into another folder; ``figure_files`` saves only those of each figure's
-    files (e.g. ``("svg",)``, all the HTML needs); the preview uses both to stay quick.
-    The study's build lock is held throughout (see :func:`analysis.outputs.study_lock`).
+    ``out`` writes into another folder (the preview keeps its own). The study's build lock
+    is held throughout (see :func:`analysis.outputs.study_lock`).
     """
     say = progress or (lambda _msg: None)
     with _exclusive(root, study_id, say):
-        return _analyse(root, study_id, say, out, figure_files)
+        return _analyse(root, study_id, say, out)
 
 
-def _analyse(
-    root: Path, study_id: str, say: Callable[[str], None], out: Path | None, figure_files: tuple[str, ...] | None,
-) -> Path:
+def _analyse(root: Path, study_id: str, say: Callable[[str], None], out: Path | None) -> Path:
     say("loading and validating data")
     study = load_study(root, study_id)
     say(f"validated {sum(len(f) for f in study.frames.values())} rows in {len(study.frames)} file(s)")
@@ -314,7 +293,7 @@ def _analyse(
     say(f"computed {len(store.values)} values, {len(store.tables)} tables, {len(store.figures)} figures")
     final = out if out is not None else root / "build" / study_id
     with output_errors(root, _shown(final, root)), staged_dir(final) as stage:
-        _save_figures(store, stage / "figures", figure_files)
+        _save_figures(store, stage / "figures")
         (stage / "results.json").write_text(store.to_json(), encoding="utf-8")
     say(f"wrote {_shown(final, root)}/results.json")
     return final
@@ -470,18 +449,22 @@ def _check_outputs(written: list[Path]) -> None:
 
 
 def _keep_previous(final: Path, stage: Path, say: Callable[[str], None]) -> None:
-    """Carry over the previous report's formats this build did not render."""
+    """Carry over the previous report's formats this build did not render (the manuscript's
+    files, and the figure files only other formats make, such as the submission figures)."""
     if not final.is_dir():
         return
-    kept = [old for old in sorted(final.glob("manuscript.*"))
-            if old.is_file() and not (stage / old.name).exists()]
+    previous = [*sorted(final.glob("manuscript.*")), *sorted(final.glob("figures/*"))]
+    kept = [old for old in previous if old.is_file() and not (stage / old.relative_to(final)).exists()]
     if not kept:
         return
     for old in kept:
-        shutil.copy2(old, stage / old.name)
+        (stage / old.relative_to(final)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(old, stage / old.relative_to(final))
     old_results, new_results = final / "results.json", stage / "results.json"
     same = old_results.is_file() and new_results.is_file() and old_results.read_bytes() == new_results.read_bytes()
-    names = ", ".join(k.name for k in kept)
+    files = [k.name for k in kept if k.parent == final]
+    figures = len(kept) - len(files)
+    names = ", ".join([*files, *([f"{figures} figure file(s)"] if figures else [])])
     say(f"kept {names} from the previous build (not re-rendered; " + (
         "same results)" if same else "rendered from EARLIER results: render every format to update them)"))
 

@@ -29,6 +29,7 @@ __all__ = [
     "ENGINES",
     "FORMATS",
     "FORMAT_ALIASES",
+    "MANUSCRIPT_FORMATS",
     "SAFE_LINKS_FILTER",
     "SUFFIXES",
     "RenderOptions",
@@ -42,7 +43,10 @@ __all__ = [
 ]
 
 ENGINES = ("embedded", "quarto")
-FORMATS = ("html", "pdf", "docx", "jats")
+FORMATS = ("html", "pdf", "docx", "jats", "figures")
+#: The formats that are a rendering of the manuscript; ``figures`` is the submission files of
+#: each figure (a vector PDF and a 600 dpi PNG, see :mod:`analysis.figurefiles`).
+MANUSCRIPT_FORMATS = FORMATS[:4]
 #: Other names a user may give on ``--formats``.
 FORMAT_ALIASES = {"xml": "jats"}
 #: The file suffix of each format's output (``manuscript.xml`` for JATS).
@@ -79,8 +83,10 @@ def normalise_formats(formats: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 
 def output_name(fmt: str, stem: str = "manuscript") -> str:
-    """The file a format is written to: ``manuscript.html``, ..., ``manuscript.xml``."""
-    return stem + SUFFIXES[FORMAT_ALIASES.get(fmt, fmt)]
+    """The file a format is written to: ``manuscript.html``, ..., ``manuscript.xml``, and the
+    folder ``figures`` for the submission figures."""
+    fmt = FORMAT_ALIASES.get(fmt, fmt)
+    return "figures" if fmt == "figures" else stem + SUFFIXES[fmt]
 
 
 def pandoc_path() -> str:
@@ -301,38 +307,49 @@ def render(
     """Render ``qmd`` (inside a staging folder) to each format; return the files written.
 
     The pandoc calls run concurrently; the PDF is compiled by typst in this process as soon
-    as pandoc has written its typst source. Any failure raises :class:`RenderError` naming
-    the renderer and its message, after the other calls have been stopped.
+    as pandoc has written its typst source. The figures' PNG (for the DOCX) and submission
+    files are made from their SVG in ``figures/`` while pandoc runs
+    (:mod:`analysis.figurefiles`). Any failure raises :class:`RenderError` naming the
+    renderer and its message, after the other calls have been stopped.
     """
+    from analysis import figurefiles
+
     if engine not in ENGINES:
         raise RenderError(f"Invalid `--engine` value: {engine!r}. Must be one of: {', '.join(ENGINES)}")
     formats = normalise_formats(formats)
+    manuscript = tuple(f for f in formats if f in MANUSCRIPT_FORMATS)
     opts = options or RenderOptions()
     env = dict(os.environ)
     if source_date_epoch is not None:
         # pandoc stamps DOCX metadata and zip entries with this: identical inputs, identical bytes.
         env["SOURCE_DATE_EPOCH"] = str(source_date_epoch)
-    outputs = [qmd.parent / output_name(f, qmd.stem) for f in formats]
+    figures = qmd.parent / "figures"
+    outputs = [qmd.parent / output_name(f, qmd.stem) for f in manuscript]
     if engine == "quarto":
-        render_quarto(qmd, formats, env)
+        if "docx" in manuscript:
+            figurefiles.docx_pngs(figures)
+        render_quarto(qmd, manuscript, env)
+        if "figures" in formats:
+            outputs += figurefiles.submission_files(figures, source_date_epoch)
         return outputs
     say = progress or (lambda _msg: None)
     say("rendering " + ", ".join(p.name for p in outputs) + " (pandoc in parallel)")
     typ = qmd.with_suffix(".typ")
-    makers = {"docx": _docx_cmd, "jats": _jats_cmd}
+    makers = {"html": lambda q, o, s: _html_cmd(q, o, s, tuple(f for f in manuscript if f != "html")),
+              "docx": _docx_cmd, "jats": _jats_cmd}
     jobs: dict[str, _Job] = {}
     try:
-        # typst's source first: it has the most work left after pandoc (the typst compile)
-        if "pdf" in formats:
+        # typst's source first: it has the most work left after pandoc (the typst compile);
+        # the DOCX last, once its PNG figures exist
+        if "pdf" in manuscript:
             jobs["pdf"] = _Job(_typst_cmd(qmd, typ, shared), qmd.parent, env, "pandoc (typst)")
-        for fmt, out in zip(formats, outputs, strict=True):
-            if fmt == "html":
-                cmd = _html_cmd(qmd, out, shared, tuple(f for f in formats if f != "html"))
-            elif fmt in makers:
-                cmd = makers[fmt](qmd, out, shared)
-            else:
-                continue
-            jobs[fmt] = _Job(cmd, qmd.parent, env, f"pandoc ({fmt.upper()})")
+        for fmt in sorted(set(manuscript) & set(makers), key=("html", "jats", "docx").index):
+            if fmt == "docx":
+                outputs += figurefiles.docx_pngs(figures)
+            jobs[fmt] = _Job(makers[fmt](qmd, qmd.with_suffix(SUFFIXES[fmt]), shared), qmd.parent, env,
+                             f"pandoc ({fmt.upper()})")
+        if "figures" in formats:
+            outputs += figurefiles.submission_files(figures, source_date_epoch)
         if "pdf" in jobs:
             jobs.pop("pdf").wait()
             _compile_typst(typ, qmd.with_suffix(".pdf"), qmd.parent, source_date_epoch)

@@ -4,8 +4,6 @@ parallel embedded engine, and figures saved at journal sizes for submission."""
 from __future__ import annotations
 
 import hashlib
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -19,10 +17,11 @@ from analysis.render import FORMATS, normalise_formats, output_name
 
 
 def test_formats_include_jats_and_accept_the_xml_alias():
-    assert FORMATS == ("html", "pdf", "docx", "jats")
+    assert FORMATS == ("html", "pdf", "docx", "jats", "figures")
     assert normalise_formats(("xml", "html", "jats")) == ("jats", "html")
     assert output_name("jats") == "manuscript.xml" and output_name("xml") == "manuscript.xml"
-    with pytest.raises(RenderError, match=r"Invalid format 'odt'. Must be one of: html, pdf, docx, jats, xml"):
+    assert output_name("figures") == "figures"
+    with pytest.raises(RenderError, match=r"Invalid format 'odt'. Must be one of: html, pdf, docx, jats, figures, xml"):
         normalise_formats(("html", "odt"))
 
 
@@ -30,7 +29,7 @@ def test_cli_refuses_an_unknown_format(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["render", "mini", "--formats", "html,rtf"])
     assert exc.value.code == 2
-    assert "invalid format(s) ['rtf']; choose from html, pdf, docx, jats, xml" in capsys.readouterr().err
+    assert "invalid format(s) ['rtf']; choose from html, pdf, docx, jats, figures, xml" in capsys.readouterr().err
 
 
 def test_column_width_snaps_to_journal_columns():
@@ -39,51 +38,19 @@ def test_column_width_snaps_to_journal_columns():
     assert column_width(6.5) == DOUBLE_COLUMN_IN and column_width(8.0) == DOUBLE_COLUMN_IN
 
 
-def _png_size_and_dpi(data: bytes) -> tuple[tuple[int, int], float]:
-    """Pixel size from IHDR and dots per inch from pHYs, read from the PNG chunks."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    size, dpi, pos = None, None, 8
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        assert zlib.crc32(kind + body) == struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0]
-        if kind == b"IHDR":
-            size = struct.unpack(">II", body[:8])
-        elif kind == b"pHYs":
-            x, _, unit = struct.unpack(">IIB", body)
-            assert unit == 1  # metres
-            dpi = x * 0.0254
-        pos += 12 + length
-    return size, dpi
-
-
-def test_figures_saved_for_submission_at_column_width(mini_project):
+def test_analysis_saves_each_figure_once_as_svg(mini_project):
+    """The other figure files are made from the SVG by the formats that need them
+    (tests/test_figurefiles.py); matplotlib draws a figure once, without ``bbox_inches``."""
     folder = analyse(mini_project, "mini") / "figures"
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "fig-cr.600dpi.png", "fig-cr.pdf", "fig-cr.png", "fig-cr.svg"]
-    # the fixture asks for a 4-inch figure: single column, 85 mm wide, 3 inches high
-    (w, h), dpi = _png_size_and_dpi((folder / "fig-cr.600dpi.png").read_bytes())
-    assert dpi == pytest.approx(600, abs=0.1)
-    assert w / dpi * 25.4 == pytest.approx(85, abs=0.2) and h / dpi == pytest.approx(3, abs=0.01)
-    (w, _), dpi = _png_size_and_dpi((folder / "fig-cr.png").read_bytes())
-    assert dpi == pytest.approx(300, abs=0.1) and w / dpi * 25.4 == pytest.approx(85, abs=0.2)
-    page = PdfReader(folder / "fig-cr.pdf").pages[0]
-    assert float(page.mediabox.width) / 72 * 25.4 == pytest.approx(85, abs=0.2)
-    # vector: the bars are drawn as paths, no image is embedded
-    assert not page.images
-    assert b" re" in page.get_contents().get_data() or b" l" in page.get_contents().get_data()
+    assert sorted(p.name for p in folder.iterdir()) == ["fig-cr.svg"]
 
 
-def test_figure_files_are_byte_identical_across_builds(mini_project):
-    def digest(folder: Path) -> dict[str, str]:
-        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
-
-    first = digest(analyse(mini_project, "mini") / "figures")
-    second = digest(analyse(mini_project, "mini") / "figures")
-    assert first == second and len(first) == 4
+def test_figure_svg_is_byte_identical_across_builds(mini_project):
+    first = (analyse(mini_project, "mini") / "figures" / "fig-cr.svg").read_bytes()
+    assert (analyse(mini_project, "mini") / "figures" / "fig-cr.svg").read_bytes() == first
 
 
-def test_saving_draws_each_figure_once_per_file(mini_project, monkeypatch):
+def test_saving_draws_each_figure_once(mini_project, monkeypatch):
     """No ``bbox_inches="tight"``: that draws a figure twice per file (once to measure)."""
     from matplotlib.figure import Figure
 
@@ -104,8 +71,8 @@ def test_saving_draws_each_figure_once_per_file(mini_project, monkeypatch):
     monkeypatch.setattr(Figure, "savefig", spy)
     monkeypatch.setattr(Figure, "draw", count_draw)
     analyse(mini_project, "mini")
-    assert len(calls) == 4 and all("bbox_inches" not in c for c in calls)
-    assert len(draws) == 4
+    assert len(calls) == 1 and all("bbox_inches" not in c for c in calls)
+    assert len(draws) == 1
 
 
 @pytest.mark.e2e

@@ -92,7 +92,7 @@ def consort_figure(store: ResultsStore, flow: Flow, labels: dict[str, dict[str, 
             ax.text(0.5, ry + 0.055, name, bbox=_STAGE, **{**text, "fontsize": 7, "fontweight": "bold"})
         # arrows join the boxes' edges, measured once the text is laid out
         fig.subplots_adjust(left=0.01, right=0.99, top=0.99, bottom=0.01)
-        fig.canvas.draw()  # lays the boxes out, so their edges can be measured
+        fig.draw_without_rendering()  # lays the boxes out (no pixels), so their edges can be measured
         renderer = fig.canvas.get_renderer()
         r = _extent(ax, randomised, renderer)
         if assessed is not None and excluded is not None:

@@ -1,0 +1,106 @@
+"""The files each format needs of a figure, made from the one SVG the analysis saves.
+
+The analysis stage draws every figure once, as SVG (text as outlines, so it looks the same
+on every machine): the HTML embeds it and typst places it in the PDF. The other files are
+made from that SVG here, with typst (in this process, its own threads) instead of drawing
+each figure again with matplotlib:
+
+* ``<id>.png`` at 300 pixels per inch, for the DOCX (Word's SVG support varies by version);
+* ``<id>.pdf`` (vector) and ``<id>.600dpi.png``, the files a journal's submission system
+  asks for (the ``figures`` format).
+
+Drawing a figure with matplotlib costs about as much for each file as for the first, so four
+files cost four drawings; typst converts all figures of a study at once in a fraction of that
+(see ``benchmarks/run_all.py``). The PNG files carry their resolution (a ``pHYs`` chunk), which
+pandoc reads to size the picture in Word, and no timestamp: the bytes depend on the SVG only.
+"""
+
+from __future__ import annotations
+
+import struct
+import tempfile
+import zlib
+from pathlib import Path
+
+from analysis.errors import RenderError
+
+__all__ = ["DOCX_PPI", "SUBMISSION_PPI", "docx_pngs", "submission_files", "with_ppi"]
+
+#: Resolution of the PNG a DOCX embeds (print quality at the figure's own size).
+DOCX_PPI = 300
+#: Resolution of the submission PNG (the usual minimum for line art).
+SUBMISSION_PPI = 600
+_PAGE = "#set page(width: auto, height: auto, margin: 0pt, fill: white)\n"
+
+
+def _svgs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.svg") if p.is_file())
+
+
+def _typst(source: str, folder: Path, fmt: str, ppi: int | None = None, epoch: int | None = None) -> list[bytes]:
+    """Compile a typst ``source`` whose images lie in ``folder``; one bytes object per page."""
+    try:
+        import typst
+    except ImportError:  # pragma: no cover - a dependency
+        raise RenderError("the typst wheel is not installed: run `make report` to install it") from None
+    with tempfile.NamedTemporaryFile("w", suffix=".typ", dir=folder, encoding="utf-8", delete=False) as f:
+        f.write(source)
+    main = Path(f.name)
+    try:
+        kwargs = {"ppi": ppi} if ppi else {"timestamp": epoch}
+        out = typst.compile(str(main), root=str(folder), format=fmt, ignore_system_fonts=True, **kwargs)
+    except Exception as exc:  # typst raises its own error type with the source location
+        raise RenderError(f"typst could not convert the figures in {folder}: {exc}") from None
+    finally:
+        main.unlink(missing_ok=True)
+    return out if isinstance(out, list) else [out]
+
+
+def with_ppi(png: bytes, ppi: int) -> bytes:
+    """``png`` with a ``pHYs`` chunk stating ``ppi`` pixels per inch (replacing any there)."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise RenderError("typst returned something that is not a PNG image")
+    chunks, pos = [], 8
+    while pos < len(png):
+        length = struct.unpack(">I", png[pos:pos + 4])[0]
+        kind = png[pos + 4:pos + 8]
+        if kind != b"pHYs":
+            chunks.append(png[pos:pos + 12 + length])
+        pos += 12 + length
+    per_metre = round(ppi / 0.0254)
+    body = b"pHYs" + struct.pack(">IIB", per_metre, per_metre, 1)
+    phys = struct.pack(">I", 9) + body + struct.pack(">I", zlib.crc32(body))
+    return png[:8] + chunks[0] + phys + b"".join(chunks[1:])  # pHYs must come before the image data
+
+
+def _pngs(svgs: list[Path], ppi: int, suffix: str) -> list[Path]:
+    """Every SVG as a PNG at ``ppi``, all in one typst document (one page per figure)."""
+    if not svgs:
+        return []
+    folder = svgs[0].parent
+    source = _PAGE + "\n#pagebreak()\n".join(f'#image("{p.name}")' for p in svgs) + "\n"
+    pages = _typst(source, folder, "png", ppi=ppi)
+    if len(pages) != len(svgs):
+        raise RenderError(f"typst made {len(pages)} pictures of {len(svgs)} figures in {folder}")
+    written = []
+    for svg, page in zip(svgs, pages, strict=True):
+        out = svg.with_name(svg.stem + suffix)
+        out.write_bytes(with_ppi(page, ppi))
+        written.append(out)
+    return written
+
+
+def docx_pngs(folder: Path) -> list[Path]:
+    """``<id>.png`` at :data:`DOCX_PPI` beside each ``<id>.svg`` of ``folder``; the files written."""
+    return _pngs(_svgs(folder), DOCX_PPI, ".png")
+
+
+def submission_files(folder: Path, epoch: int | None = None) -> list[Path]:
+    """``<id>.pdf`` (vector, dated ``epoch``) and ``<id>.600dpi.png`` beside each ``<id>.svg``."""
+    svgs = _svgs(folder)
+    written = []
+    for svg in svgs:
+        pdf = svg.with_suffix(".pdf")
+        pdf.write_bytes(_typst(_PAGE + f'#image("{svg.name}")\n', folder, "pdf", epoch=epoch)[0])
+        written.append(pdf)
+    return written + _pngs(svgs, SUBMISSION_PPI, f".{SUBMISSION_PPI}dpi.png")

@@ -1,0 +1,137 @@
+"""Tests for analysis.figurefiles: the PNG for the DOCX and the submission files, made from
+the SVG the analysis saves, at the figure's journal size and with their resolution stated."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from analysis.errors import RenderError
+from analysis.figurefiles import docx_pngs, submission_files, with_ppi
+from analysis.pipeline import analyse, render_study
+
+
+def _png_size_and_ppi(data: bytes) -> tuple[tuple[int, int], float | None]:
+    """Pixel size from IHDR and pixels per inch from pHYs, read from the PNG chunks (each CRC
+    checked), and that pHYs comes before the image data as the PNG standard requires."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    size, ppi, pos, seen_idat = None, None, 8, False
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        assert zlib.crc32(kind + body) == struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0]
+        if kind == b"IHDR":
+            size = struct.unpack(">II", body[:8])
+        elif kind == b"pHYs":
+            assert not seen_idat
+            x, y, unit = struct.unpack(">IIB", body)
+            assert unit == 1 and x == y  # metres, square pixels
+            ppi = x * 0.0254
+        seen_idat = seen_idat or kind == b"IDAT"
+        pos += 12 + length
+    return size, ppi
+
+
+@pytest.fixture
+def svg_folder(mini_project, tmp_path) -> Path:
+    """A folder holding the mini study's figure as the analysis saved it (SVG only)."""
+    folder = tmp_path / "figures"
+    shutil.copytree(analyse(mini_project, "mini") / "figures", folder)
+    return folder
+
+
+def test_docx_png_is_300_ppi_at_the_figure_size(svg_folder):
+    written = docx_pngs(svg_folder)
+    assert [p.name for p in written] == ["fig-cr.png"]
+    # the fixture asks for a 4-inch figure: single column, 85 mm wide, 3 inches high
+    (w, h), ppi = _png_size_and_ppi(written[0].read_bytes())
+    assert ppi == pytest.approx(300, abs=0.1)
+    assert w / ppi * 25.4 == pytest.approx(85, abs=0.2) and h / ppi == pytest.approx(3, abs=0.01)
+
+
+def test_submission_files_are_a_vector_pdf_and_a_600_ppi_png(svg_folder):
+    written = submission_files(svg_folder, epoch=1700000000)
+    assert sorted(p.name for p in written) == ["fig-cr.600dpi.png", "fig-cr.pdf"]
+    (w, h), ppi = _png_size_and_ppi((svg_folder / "fig-cr.600dpi.png").read_bytes())
+    assert ppi == pytest.approx(600, abs=0.1)
+    assert w / ppi * 25.4 == pytest.approx(85, abs=0.2) and h / ppi == pytest.approx(3, abs=0.01)
+    page = PdfReader(svg_folder / "fig-cr.pdf").pages[0]
+    assert float(page.mediabox.width) / 72 * 25.4 == pytest.approx(85, abs=0.2)
+    assert float(page.mediabox.height) / 72 == pytest.approx(3, abs=0.01)
+    # vector: the figure is drawn as paths; no picture of it is embedded
+    assert not page.images
+    assert b" l" in page.get_contents().get_data() or b" re" in page.get_contents().get_data()
+    assert {p.name for p in svg_folder.iterdir()} == {"fig-cr.svg", "fig-cr.pdf", "fig-cr.600dpi.png"}
+
+
+def test_figure_files_are_byte_identical_when_made_twice(svg_folder, tmp_path):
+    def made(folder: Path) -> dict[str, str]:
+        docx_pngs(folder)
+        submission_files(folder, epoch=1700000000)
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+    other = tmp_path / "again"
+    shutil.copytree(svg_folder, other)
+    first, second = made(svg_folder), made(other)
+    assert first == second and len(first) == 4
+
+
+def test_png_pixels_match_matplotlib_drawing_the_same_figure(svg_folder, mini_project):
+    """typst's picture of the SVG and matplotlib's own PNG of the figure agree pixel for pixel
+    to within anti-aliasing: the same size, and a mean difference under 2% of full scale."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from analysis.figures.style import figure_context
+    from analysis.pipeline import run_analysis
+    from analysis.study import load_study
+
+    store = run_analysis(load_study(mini_project, "mini"))
+    buf = io.BytesIO()
+    with figure_context():
+        store.figures["fig-cr"].figure.savefig(buf, format="png", dpi=300)
+    ours = np.asarray(Image.open(docx_pngs(svg_folder)[0]).convert("L"), dtype=float)
+    theirs = np.asarray(Image.open(buf).convert("L"), dtype=float)
+    rows, cols = min(ours.shape[0], theirs.shape[0]), min(ours.shape[1], theirs.shape[1])
+    assert abs(ours.shape[0] - theirs.shape[0]) <= 1 and abs(ours.shape[1] - theirs.shape[1]) <= 1
+    assert np.abs(ours[:rows, :cols] - theirs[:rows, :cols]).mean() / 255 < 0.02
+    assert ours.min() < 50  # something dark was drawn, not a blank page
+
+
+def test_with_ppi_replaces_an_existing_resolution():
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 3), "white").save(buf, format="PNG", dpi=(72, 72))
+    assert _png_size_and_ppi(buf.getvalue())[1] == pytest.approx(72, abs=0.1)
+    assert _png_size_and_ppi(with_ppi(buf.getvalue(), 600)) == ((4, 3), pytest.approx(600, abs=0.1))
+    with pytest.raises(RenderError, match="not a PNG"):
+        with_ppi(b"GIF89a", 300)
+
+
+def test_a_folder_without_figures_makes_nothing(tmp_path):
+    assert docx_pngs(tmp_path) == [] and submission_files(tmp_path) == []
+    assert docx_pngs(tmp_path / "absent") == []
+
+
+@pytest.mark.e2e
+def test_figures_format_puts_the_submission_files_in_the_report(mini_project):
+    analyse(mini_project, "mini")
+    report = render_study(mini_project, "mini", formats=("html",))
+    assert sorted(p.name for p in (report / "figures").iterdir()) == ["fig-cr.svg"]
+    report = render_study(mini_project, "mini", formats=("docx", "figures"))
+    assert sorted(p.name for p in (report / "figures").iterdir()) == [
+        "fig-cr.600dpi.png", "fig-cr.pdf", "fig-cr.png", "fig-cr.svg"]
+    # an HTML-only render afterwards keeps the files the other formats made
+    report = render_study(mini_project, "mini", formats=("html",))
+    assert len(list((report / "figures").iterdir())) == 4
