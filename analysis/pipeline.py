@@ -11,6 +11,7 @@ Two stages, so that ``make`` can redo only what changed:
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import io
@@ -35,7 +36,7 @@ from analysis.errors import (
 from analysis.outputs import output_errors, recover, staged_dir, study_lock, write_text_atomic
 from analysis.provenance import provenance
 from analysis.quarto import lift_front_matter, write_project
-from analysis.render import FORMATS, RenderOptions, normalise_formats, output_name, render
+from analysis.render import FORMATS, RenderOptions, fill_placeholders, normalise_formats, output_name, render
 from analysis.results import ResultsStore
 from analysis.study import Study, load_config, load_study
 from analysis.trail import bind_table_sources, check_spans, check_trail
@@ -356,25 +357,33 @@ def render_study(
     progress: Callable[[str], None] | None = None,
     out: Path | None = None,
     cache: Path | None = None,
+    *,
+    quick: bool = False,
 ) -> Path:
     """Stage 2: ``build/<study>/results.json`` + templates -> ``report/<study>/``.
 
     ``out`` writes the report into another folder instead, ``cache`` reads the analysis from
-    another folder than ``build/<study>/`` (the preview keeps its own of both).
+    another folder than ``build/<study>/`` (the preview keeps its own of both). ``quick`` is
+    the preview's rendering: the HTML links its figures and CSS instead of embedding them,
+    and neither ``tables/`` nor the Quarto project is written; every check still runs.
 
     Each renderer's output must exist and not be empty, or nothing is swapped in. Formats
     not asked for (``--formats html``) are carried over from the previous report.
     """
     say = progress or (lambda _msg: None)
     with _exclusive(root, study_id, say):
-        return _render_study(root, study_id, engine, formats, say, out, cache)
+        return _render_study(root, study_id, engine, formats, say, out, cache, quick)
+
+
+#: Placeholders for the word counts in the one rendering of the templates (see _render_study).
+_WORDS_ABSTRACT, _WORDS_MAIN = "XqzAbstractWordsXqz", "XqzMainTextWordsXqz"
 
 
 def _render_study(
     root: Path, study_id: str, engine: str, formats: tuple[str, ...], say: Callable[[str], None],
-    out: Path | None, cache: Path | None,
+    out: Path | None, cache: Path | None, quick: bool = False,
 ) -> Path:
-    from analysis.checklist import Manuscript, check_checklist, check_word_limits, count_words
+    from analysis.checklist import Manuscript, WordCount, check_checklist, check_word_limits
     from analysis.frontmatter import front_matter_yaml, load_front_matter
     from analysis.templating import render_manuscript
 
@@ -399,21 +408,38 @@ def _render_study(
     context = {"study": _study_context(config), "prov": prov, "front": front.context(),
                "front_yaml": front_matter_yaml(front)}
     say("rendering templates")
-    # Two passes: the word counts are taken from the first rendering (they stand outside the
-    # abstract and the main text, so printing them does not change them).
-    text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
-    counts = count_words(text)
-    check_word_limits(counts, config, where)
-    items = check_checklist(Manuscript(config, front, store, text), where)
-    if items:
-        say(f"checklist {config['checklist']}: all {len(items)} checked items present")
+    # The word counts stand outside the abstract and the main text, so printing them does not
+    # change them: the templates are rendered once with a placeholder for each count, pandoc
+    # counts the words in the background while the checks run, and the counts replace the
+    # placeholders (letters only, so no escaping touches them).
     journal = config.get("journal") or {}
-    context["words"] = {"abstract": counts.abstract, "main": counts.main,
+    context["words"] = {"abstract": _WORDS_ABSTRACT, "main": _WORDS_MAIN,
                         "abstract_limit": journal.get("abstract_words"), "main_limit": journal.get("main_words")}
     text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
-    say(f"words: abstract {counts.abstract}, main text {counts.main}")
-    say("checking the paper trail")
-    check_trail(store, text)
+    counting = WordCount(text)
+    try:
+        items = check_checklist(Manuscript(config, front, store, text), where)
+        if items:
+            say(f"checklist {config['checklist']}: all {len(items)} checked items present")
+        say("checking the paper trail")
+        check_trail(store, text)
+    except BaseException:
+        counting.cancel()
+        raise
+
+    @functools.cache
+    def words() -> dict[str, str]:
+        """The counts (waiting for pandoc), within the journal's limits, by placeholder."""
+        counts = counting.result()
+        check_word_limits(counts, config, where)
+        say(f"words: abstract {counts.abstract}, main text {counts.main}")
+        return {_WORDS_ABSTRACT: str(counts.abstract), _WORDS_MAIN: str(counts.main)}
+
+    def filled(source: str) -> str:
+        return fill_placeholders(source.encode("utf-8"), words(), "manuscript.qmd").decode("utf-8")
+
+    if engine != "embedded":  # another engine renders the .qmd itself: it must hold the counts
+        text = filled(text)
     shared = root / "templates" / "_shared"
     final = out if out is not None else root / "report" / study_id
     with output_errors(root, _shown(final, root)), \
@@ -421,14 +447,18 @@ def _render_study(
         if (cache / "figures").is_dir():
             shutil.copytree(cache / "figures", stage / "figures")
         shutil.copy2(results_file, stage / "results.json")
-        _write_tables(store, stage / "tables")
+        if not quick:
+            _write_tables(store, stage / "tables")
         for name in ("references.bib", "vancouver.csl"):
             own = root / "templates" / study_id / name
             shutil.copy2(own if own.exists() else shared / name, stage / name)
         write_text_atomic(stage / "manuscript.qmd", lift_front_matter(text))
-        write_project(stage, shared)
+        if not quick:
+            write_project(stage, shared)
+        # the embedded renderers start at once, the word counts still placeholders in the source
         written = render(stage / "manuscript.qmd", shared, formats, engine, prov["epoch"], say,
-                         _render_options(config))
+                         _render_options(config), embed=not quick, late=words)
+        write_text_atomic(stage / "manuscript.qmd", lift_front_matter(filled(text)))
         _check_outputs(written)
         if "html" in formats:
             check_spans(stage / "manuscript.html", store)
