@@ -90,14 +90,82 @@ def _decode(path: Path, name: str) -> str:
 
 
 def _read_delimited(path: Path, name: str, sep: str) -> pd.DataFrame:
-    """CSV/TSV with the standard library, so a row with too many or too few fields is an
-    error naming its line (pandas would silently turn an extra field into an index).
+    """CSV/TSV: pandas' C tokenizer when the file is well formed, else the standard library,
+    so a row with too many or too few fields is an error naming its line (pandas would pad a
+    short row with empty cells and turn an extra field into an index).
 
     When a quoted cell spans lines, the returned frame's ``attrs["lines"]`` holds the file
     line each record starts on (an array: pandas copies ``attrs`` with every operation), so
     messages stay exact.
     """
     text = _decode(path, name)
+    frame = _read_fast(text, sep)
+    if frame is None:
+        frame = _read_checked(text, name, sep)
+    return frame
+
+
+def _read_fast(text: str, sep: str) -> pd.DataFrame | None:
+    """The file through pandas' C tokenizer, or None when the standard library must read it.
+
+    The result is only trusted when it provably equals :func:`_read_checked`'s: every record
+    has as many fields as the header (pandas raises on more; the separators outside cells
+    count the short and blank lines, which pandas pads), each record is one line (so no
+    quoted cell spans lines and line numbers are record numbers), no cell is over
+    :data:`MAX_CELL_CHARS`, and the text has nothing the two readers treat differently (lone
+    carriage returns, NUL characters, a single column, where a blank line is an empty cell to
+    pandas). Anything else, every error included, goes to the checked reader, which names
+    the line.
+    """
+    if "\x00" in text or text.count("\r") != text.count("\r\n"):
+        return None
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=object, na_filter=False,
+                            skip_blank_lines=False, engine="c")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+        return None
+    records, width = frame.shape
+    if width < 2 or records < 2 or text.count("\n") + (not text.endswith("\n")) != records:
+        return None
+    columns, seps_in_cells = [], 0
+    quoted = '"' in text
+    for i in range(width):
+        codes, uniques = pd.factorize(frame[i].to_numpy(dtype=object), use_na_sentinel=False)
+        if max(map(len, uniques)) > MAX_CELL_CHARS:
+            return None
+        if quoted:  # only a quoted cell can hold a separator
+            counts = np.bincount(codes, minlength=len(uniques))
+            seps_in_cells += int(np.dot(counts, [u.count(sep) for u in uniques]))
+        columns.append((codes, uniques))
+    if text.count(sep) - seps_in_cells != records * (width - 1):
+        return None
+    header = [uniques[codes[0]] for codes, uniques in columns]
+    out = pd.DataFrame({i: _stripped(codes[1:], uniques) for i, (codes, uniques) in enumerate(columns)})
+    out.columns = [h.strip() for h in header]
+    return out
+
+
+def _stripped(codes: np.ndarray, uniques: np.ndarray) -> pd.Series:
+    """A column from its factorised cells, each distinct value stripped once (None if empty)."""
+    values = np.empty(len(uniques), dtype=object)
+    values[:] = [u.strip() or None for u in uniques]
+    return pd.Series(values[codes], dtype=object)
+
+
+def _check_header(header: list[str], records: int, sep: str, name: str) -> None:
+    """A one-column header over data rows usually means the wrong separator: say which."""
+    if len(header) == 1 and records > 1:
+        for char, label in _OTHER_SEPARATORS.items():
+            if char != sep and header[0].count(char) >= 1:
+                raise DataValidationError(
+                    name, f"the header has a single column; the file looks like {label}-separated",
+                    row=1, value=header[0][:80],
+                    expected=f"{'tab' if sep == chr(9) else 'comma'}-separated values",
+                )
+
+
+def _read_checked(text: str, name: str, sep: str) -> pd.DataFrame:
+    """The file through the standard library's reader, every record's field count checked."""
     csv.field_size_limit(MAX_CELL_CHARS)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     try:
@@ -109,14 +177,7 @@ def _read_delimited(path: Path, name: str, sep: str) -> pd.DataFrame:
     # Each record's first line: one line per record unless a quoted cell spans lines.
     lines = list(range(1, len(rows) + 1)) if reader.line_num == len(rows) else _record_lines(text, sep)
     header, body = rows[0], rows[1:]
-    if len(header) == 1 and len(rows) > 1:
-        for char, label in _OTHER_SEPARATORS.items():
-            if char != sep and header[0].count(char) >= 1:
-                raise DataValidationError(
-                    name, f"the header has a single column; the file looks like {label}-separated",
-                    row=1, value=header[0][:80],
-                    expected=f"{'tab' if sep == chr(9) else 'comma'}-separated values",
-                )
+    _check_header(header, len(rows), sep, name)
     if any(n != len(header) for n in set(map(len, body))):
         i = next(i for i, row in enumerate(body) if len(row) != len(header))
         if body[i] == []:

@@ -187,3 +187,31 @@ def test_large_whole_numbers_stay_exact(tmp_path):
     path.write_text("n\n123456789012345678\n123456789012345679.0\n7\n", encoding="utf-8")
     assert validate_frame(read_raw(path, "d.csv"), spec, "d.csv")["n"].tolist() == [
         123456789012345678, 123456789012345679, 7]
+
+
+@pytest.mark.parametrize("column", [
+    {"name": "c", "type": "string", "pattern": "^P[0-9]+$", "nullable": True},
+    {"name": "c", "type": "integer", "min": 0, "max": 4, "nullable": True},
+    {"name": "c", "type": "integer", "allowed": [1, 2]},
+    {"name": "c", "type": "number", "min": 0, "nullable": True},
+    {"name": "c", "type": "category", "allowed": ["ID", "RD", 1], "nullable": True},
+    {"name": "c", "type": "date", "min": "2014-01-01", "nullable": True},
+    {"name": "c", "type": "boolean", "nullable": True},
+])
+def test_converting_each_distinct_value_once_equals_converting_every_cell(column):
+    """Validation converts each distinct cell once and spreads the result over the rows; on
+    repeated, empty, invalid and edge values it gives what converting every cell gives."""
+    from analysis.schema import ColumnSpec, _convert_column, _convert_values
+
+    spec = ColumnSpec.from_mapping(column, "study.yaml")
+    cells = ["P1", "P01", "1", "2", "01", "+2", "2.0", "-0", "1.5", "1e3", "9" * 19, "nan", "inf", "ID", "RD",
+             "id", "2014-01-01", "2013-12-31", "2014-02-30", "2014-1-1", "true", "No", "y", "x", None, ""]
+    raw = pd.Series((cells * 3)[::-1] + [None, "1", "1"], dtype=object)  # repeated, in another order
+    raw = raw.where(raw != "", None)
+    typed, bad, empty = _convert_column(raw, spec)
+    whole, whole_bad = _convert_values(raw, spec)
+    assert typed.dtype == whole.dtype
+    pd.testing.assert_series_equal(typed, whole.reset_index(drop=True), check_names=False)
+    assert list(map(type, typed)) == list(map(type, whole))  # None stays None, not NaN
+    assert (bad == whole_bad).all()
+    assert (empty == raw.isna().to_numpy()).all()
