@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,8 +25,8 @@ from analysis.errors import ChecklistError, ConfigError, RenderError
 from analysis.frontmatter import FrontMatter
 from analysis.results import ResultsStore
 
-__all__ = ["CHECKLISTS", "ChecklistItem", "Manuscript", "WordCounts", "check_checklist", "check_word_limits",
-           "count_words", "missing_items"]
+__all__ = ["CHECKLISTS", "ChecklistItem", "Manuscript", "WordCount", "WordCounts", "check_checklist",
+           "check_word_limits", "count_words", "missing_items"]
 
 
 @dataclass(frozen=True)
@@ -217,14 +218,46 @@ def _section_blocks(blocks: list[Any]) -> tuple[list[Any], list[Any]]:
     return abstract, main
 
 
+class WordCount:
+    """The word count of a generated manuscript, computed by a pandoc process started at once,
+    so that the build goes on with its checks while pandoc reads the text; :meth:`result`
+    waits for it. ``count_words(text)`` is the same in one call."""
+
+    def __init__(self, markdown: str) -> None:
+        from analysis.render import READER, pandoc_path  # the reader the renderers use
+
+        # files, not pipes, on both ends: pandoc runs to the end while this process works on
+        self._files = [tempfile.TemporaryFile() for _ in range(3)]  # noqa: SIM115 - closed in result()
+        source, self._out, self._err = self._files
+        source.write(markdown.encode("utf-8"))
+        source.seek(0)
+        self._proc = subprocess.Popen([pandoc_path(), "--from", READER, "--to", "json"], stdin=source,
+                                      stdout=self._out, stderr=self._err)
+
+    def cancel(self) -> None:
+        """Stop pandoc and let go of its files (the build failed before it needed the count)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        for f in self._files:
+            f.close()
+
+    def result(self) -> WordCounts:
+        """Words of the abstract and of the main text (waits for pandoc)."""
+        try:
+            self._proc.wait()
+            self._out.seek(0)
+            self._err.seek(0)
+            if self._proc.returncode != 0:
+                raise RenderError("pandoc could not read the manuscript to count its words:\n"
+                                  + self._err.read().decode("utf-8", "replace").strip())
+            abstract, main = _section_blocks(json.load(self._out)["blocks"])
+        finally:
+            for f in self._files:
+                f.close()
+        return WordCounts(abstract=_words(abstract), main=_words(main))
+
+
 def count_words(markdown: str) -> WordCounts:
     """Words of the abstract and of the main text, as pandoc reads the generated manuscript."""
-    from analysis.render import _READER, pandoc_path  # the reader the renderers use
-
-    proc = subprocess.run([pandoc_path(), "--from", _READER, "--to", "json"], input=markdown,
-                          capture_output=True, text=True, encoding="utf-8")
-    if proc.returncode != 0:
-        raise RenderError(f"pandoc could not read the manuscript to count its words:\n{proc.stderr.strip()}")
-    blocks = json.loads(proc.stdout)["blocks"]
-    abstract, main = _section_blocks(blocks)
-    return WordCounts(abstract=_words(abstract), main=_words(main))
+    return WordCount(markdown).result()

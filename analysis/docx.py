@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import io
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -468,16 +468,18 @@ def core_properties_xml(xml: bytes, authors: Sequence[str]) -> bytes:
     return xml
 
 
-def finish_docx(path: Path, line_numbers: bool = False, authors: Sequence[str] = ()) -> None:
+def finish_docx(path: Path, line_numbers: bool = False, authors: Sequence[str] = (),
+                fill: Callable[[bytes], bytes] | None = None) -> None:
     """Rewrite the DOCX at ``path`` in place (see the module docstring); ``authors`` become the
-    document properties' creator."""
+    document properties' creator; ``fill`` rewrites the text of ``word/document.xml`` first
+    (the build's late values, see :func:`analysis.render.fill_placeholders`)."""
     with zipfile.ZipFile(path) as src:
         entries = [(info, src.read(info.filename)) for info in src.infolist()]
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as dst:
         for info, data in entries:
             if info.filename == "word/document.xml":
-                data = finish_document_xml(data, line_numbers)
+                data = finish_document_xml(fill(data) if fill else data, line_numbers)
             elif info.filename == "docProps/core.xml" and authors:
                 data = core_properties_xml(data, authors)
             dst.writestr(info, data)

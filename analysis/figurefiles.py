@@ -1,9 +1,9 @@
-"""The files each format needs of a figure, made from the one SVG the analysis saves.
+"""The files of each figure: the one SVG the analysis saves, and what the formats make of it.
 
 The analysis stage draws every figure once, as SVG (text as outlines, so it looks the same
-on every machine): the HTML embeds it and typst places it in the PDF. The other files are
-made from that SVG here, with typst (in this process, its own threads) instead of drawing
-each figure again with matplotlib:
+on every machine; :func:`save_svgs`): the HTML embeds it and typst places it in the PDF.
+The other files are made from that SVG here, with typst (in this process, its own threads)
+instead of drawing each figure again with matplotlib:
 
 * ``<id>.png`` at 300 pixels per inch, for the DOCX (Word's SVG support varies by version);
 * ``<id>.pdf`` (vector) and ``<id>.600dpi.png``, the files a journal's submission system
@@ -17,20 +17,101 @@ pandoc reads to size the picture in Word, and no timestamp: the bytes depend on 
 
 from __future__ import annotations
 
+import io
+import os
 import struct
+import sys
 import tempfile
+import threading
+import traceback
 import zlib
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
-from analysis.errors import RenderError
+from analysis.errors import RenderError, ResultsError
 
-__all__ = ["DOCX_PPI", "SUBMISSION_PPI", "docx_pngs", "submission_files", "with_ppi"]
+__all__ = ["DOCX_PPI", "SUBMISSION_PPI", "docx_pngs", "save_svgs", "submission_files", "with_ppi"]
 
 #: Resolution of the PNG a DOCX embeds (print quality at the figure's own size).
 DOCX_PPI = 300
 #: Resolution of the submission PNG (the usual minimum for line art).
 SUBMISSION_PPI = 600
 _PAGE = "#set page(width: auto, height: auto, margin: 0pt, fill: white)\n"
+
+
+def _save_svg(fig_id: str, figure: Any, folder: Path) -> None:
+    # The builders lay a figure out at its final (journal column) size, so it is saved as
+    # drawn: no bbox_inches="tight", which would draw it a second time to crop it.
+    buf = io.BytesIO()
+    figure.savefig(buf, format="svg", metadata={"Date": None})
+    (folder / f"{fig_id}.svg").write_bytes(buf.getvalue())
+
+
+def _can_fork() -> bool:
+    """A child process is forked only where that is safe: on Linux (macOS's system libraries
+    do not survive fork), from a process with no other threads (a thread's locks would stay
+    held in the child), and not under a debugger's or coverage tool's trace function."""
+    return sys.platform == "linux" and threading.active_count() == 1 and sys.gettrace() is None
+
+
+def save_svgs(figures: Mapping[str, Any], folder: Path, *, background: bool = False) -> Callable[[], None]:
+    """Save each figure of ``figures`` (id -> :class:`analysis.results.Figure`) as
+    ``folder/<id>.svg`` with no timestamp inside; return ``finish()``, which waits for the
+    saving to end and raises if it failed.
+
+    matplotlib's drawing is Python and holds the interpreter, so the second core is used by a
+    forked child process where that is safe (see ``_can_fork``): the child saves every figure
+    when ``background`` (the caller goes on with other work, such as rendering the templates,
+    and calls ``finish()`` when it needs the files), half of them otherwise. Where forking is
+    not safe, everything is saved here, before this returns. A child that fails is not
+    trusted: ``finish()`` saves its figures again here, so the error raised is the real one.
+    """
+    import matplotlib.pyplot as plt
+
+    from analysis.figures.style import figure_context
+
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = sorted(figures)
+    for fig_id in ids:
+        if figures[fig_id].figure is None:
+            raise ResultsError(f"figure {fig_id!r} has no matplotlib figure to save")
+    for fig_id in ids:  # where the files will be, for results.json (written while they are saved)
+        figures[fig_id].files = {"svg": f"figures/{fig_id}.svg", "png": f"figures/{fig_id}.png"}
+    theirs = (ids if background else ids[1::2]) if _can_fork() and ids else []
+    ours = [i for i in ids if i not in theirs]
+    pid = 0
+    with figure_context():  # the house rc (fixed SVG hash salt) must hold at save time
+        if theirs:
+            import matplotlib.backends.backend_svg  # noqa: F401 - imported before the fork, not in both
+
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:  # the child: save, and leave without running the parent's exit handlers
+                code = 0
+                try:
+                    for fig_id in theirs:
+                        _save_svg(fig_id, figures[fig_id].figure, folder)
+                except BaseException:
+                    traceback.print_exc(limit=-3)
+                    code = 1
+                finally:
+                    os._exit(code)
+        for fig_id in ours:
+            _save_svg(fig_id, figures[fig_id].figure, folder)
+
+    def finish() -> None:
+        if pid:
+            _, status = os.waitpid(pid, 0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                with figure_context():
+                    for fig_id in theirs:
+                        _save_svg(fig_id, figures[fig_id].figure, folder)
+        for fig_id in ids:
+            plt.close(figures[fig_id].figure)
+
+    return finish
 
 
 def _svgs(folder: Path) -> list[Path]:

@@ -11,9 +11,9 @@ Two stages, so that ``make`` can redo only what changed:
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
-import io
 import re
 import shutil
 import sys
@@ -21,6 +21,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,11 @@ from analysis.errors import (
     ResultsError,
     ScriptError,
 )
+from analysis.figurefiles import save_svgs
 from analysis.outputs import output_errors, recover, staged_dir, study_lock, write_text_atomic
 from analysis.provenance import provenance
 from analysis.quarto import lift_front_matter, write_project
-from analysis.render import FORMATS, RenderOptions, normalise_formats, output_name, render
+from analysis.render import FORMATS, RenderOptions, fill_placeholders, normalise_formats, output_name, render
 from analysis.results import ResultsStore
 from analysis.study import Study, load_config, load_study
 from analysis.trail import bind_table_sources, check_spans, check_trail
@@ -84,29 +86,6 @@ def _protocol_values(store: ResultsStore, protocol: Any, prefix: str = "protocol
         store.add(prefix, protocol, kind, note=note, inputs=("study.yaml",))
     elif protocol is not None:
         raise ConfigError(f"study.yaml: protocol fact `{prefix}` has unsupported type {type(protocol).__name__}")
-
-
-def _save_figures(store: ResultsStore, folder: Path) -> None:
-    """Save every figure as SVG, with no timestamp inside, so the bytes are reproducible. The
-    other files of a figure (PNG for the DOCX, submission PDF and PNG) are made from this SVG
-    by the formats that need them (:mod:`analysis.figurefiles`): matplotlib draws each figure
-    once."""
-    import matplotlib.pyplot as plt
-
-    from analysis.figures.style import figure_context
-
-    folder.mkdir(parents=True, exist_ok=True)
-    with figure_context():  # the house rc (fixed SVG hash salt) must hold at save time
-        for fig_id, fig in sorted(store.figures.items()):
-            if fig.figure is None:
-                raise ResultsError(f"figure {fig_id!r} has no matplotlib figure to save")
-            # The builders lay a figure out at its final (journal column) size, so it is saved
-            # as drawn: no bbox_inches="tight", which would draw it a second time to crop it.
-            buf = io.BytesIO()
-            fig.figure.savefig(buf, format="svg", metadata={"Date": None})
-            (folder / f"{fig_id}.svg").write_bytes(buf.getvalue())
-            plt.close(fig.figure)
-            fig.files = {"svg": f"figures/{fig_id}.svg", "png": f"figures/{fig_id}.png"}
 
 
 def study_script(study: Study) -> Path | None:
@@ -285,6 +264,20 @@ def analyse(
 
 
 def _analyse(root: Path, study_id: str, say: Callable[[str], None], out: Path | None) -> Path:
+    with _analysing(root, study_id, say, out):
+        pass
+    return out if out is not None else root / "build" / study_id
+
+
+@contextmanager
+def _analysing(
+    root: Path, study_id: str, say: Callable[[str], None], out: Path | None, background: bool = False,
+) -> Iterator[str]:
+    """Compute the analysis and stage its folder; yield the text of results.json, and publish
+    the folder when the block ends. With ``background`` the figures are still being saved
+    (by a child process, :func:`analysis.figurefiles.save_svgs`) while the block runs, so a
+    build renders its templates meanwhile. The analysis is published even when the block
+    fails, as the stage it is (the block's error is raised after)."""
     say("loading and validating data")
     study = load_study(root, study_id)
     say(f"validated {sum(len(f) for f in study.frames.values())} rows in {len(study.frames)} file(s)")
@@ -292,11 +285,23 @@ def _analyse(root: Path, study_id: str, say: Callable[[str], None], out: Path | 
     store = run_analysis(study)
     say(f"computed {len(store.values)} values, {len(store.tables)} tables, {len(store.figures)} figures")
     final = out if out is not None else root / "build" / study_id
+    failed: BaseException | None = None
     with output_errors(root, _shown(final, root)), staged_dir(final) as stage:
-        _save_figures(store, stage / "figures")
-        (stage / "results.json").write_text(store.to_json(), encoding="utf-8")
+        finish = save_svgs(store.figures, stage / "figures", background=background)
+        try:
+            results = store.to_json()
+            (stage / "results.json").write_text(results, encoding="utf-8")
+        except BaseException:
+            finish()
+            raise
+        try:
+            yield results
+        except BaseException as exc:  # the next stage failed; this one stands
+            failed = exc
+        finish()
     say(f"wrote {_shown(final, root)}/results.json")
-    return final
+    if failed is not None:
+        raise failed
 
 
 # -- lint ------------------------------------------------------------------------------------
@@ -356,41 +361,70 @@ def render_study(
     progress: Callable[[str], None] | None = None,
     out: Path | None = None,
     cache: Path | None = None,
+    *,
+    quick: bool = False,
 ) -> Path:
     """Stage 2: ``build/<study>/results.json`` + templates -> ``report/<study>/``.
 
     ``out`` writes the report into another folder instead, ``cache`` reads the analysis from
-    another folder than ``build/<study>/`` (the preview keeps its own of both).
+    another folder than ``build/<study>/`` (the preview keeps its own of both). ``quick`` is
+    the preview's rendering: the HTML links its figures and CSS instead of embedding them,
+    and neither ``tables/`` nor the Quarto project is written; every check still runs.
 
     Each renderer's output must exist and not be empty, or nothing is swapped in. Formats
     not asked for (``--formats html``) are carried over from the previous report.
     """
     say = progress or (lambda _msg: None)
     with _exclusive(root, study_id, say):
-        return _render_study(root, study_id, engine, formats, say, out, cache)
+        return _render_study(root, study_id, engine, formats, say, out, cache, quick)
+
+
+#: Placeholders for the word counts in the one rendering of the templates (see _render_study).
+_WORDS_ABSTRACT, _WORDS_MAIN = "XqzAbstractWordsXqz", "XqzMainTextWordsXqz"
 
 
 def _render_study(
     root: Path, study_id: str, engine: str, formats: tuple[str, ...], say: Callable[[str], None],
-    out: Path | None, cache: Path | None,
+    out: Path | None, cache: Path | None, quick: bool = False,
 ) -> Path:
-    from analysis.checklist import Manuscript, check_checklist, check_word_limits, count_words
-    from analysis.frontmatter import front_matter_yaml, load_front_matter
-    from analysis.templating import render_manuscript
-
-    formats = normalise_formats(formats)
-    config = load_config(root, study_id)
     cache = cache if cache is not None else root / "build" / study_id
     results_file = cache / "results.json"
     if not results_file.is_file():
         raise AnalysisError(
             f"{_shown(results_file, root)} is missing: run `python -m analysis analyse {study_id}` first"
         )
+    draft = _draft(root, study_id, engine, say, results_file.read_text(encoding="utf-8"))
+    return _write_report(root, study_id, engine, formats, say, draft, out, cache, quick)
+
+
+@dataclass
+class _Draft:
+    """The manuscript as the templates gave it, checked, before its report is written."""
+
+    config: dict[str, Any]
+    store: ResultsStore
+    prov: dict[str, Any]
+    text: str
+    words: Callable[[], dict[str, str]]  # the word counts by placeholder (waits for pandoc)
+
+    def filled(self, source: str) -> str:
+        """``source`` with the word counts in place of their placeholders."""
+        return fill_placeholders(source.encode("utf-8"), self.words(), "manuscript.qmd").decode("utf-8")
+
+
+def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], results: str) -> _Draft:
+    """Lint, render the templates with the results (``results.json``'s text) and run every
+    check of the text; the word counts are still being computed when this returns."""
+    from analysis.checklist import Manuscript, WordCount, check_checklist, check_word_limits
+    from analysis.frontmatter import front_matter_yaml, load_front_matter
+    from analysis.templating import render_manuscript
+
+    config = load_config(root, study_id)
     say("linting templates")
     literals = lint(root, [study_id])
     if literals:
         say(f"{len(literals)} explicit lit() escape(s): " + "; ".join(f"{f}:{n} {t!r}" for f, n, t in literals))
-    store = ResultsStore.from_json(results_file.read_text(encoding="utf-8"))
+    store = ResultsStore.from_json(results)
     script = config.get("script")
     prov = provenance(root, store.inputs, watched=(script,) if isinstance(script, str) else (), engine=engine)
     alpha = float(config.get("statistics", {}).get("alpha", 0.05))
@@ -399,36 +433,65 @@ def _render_study(
     context = {"study": _study_context(config), "prov": prov, "front": front.context(),
                "front_yaml": front_matter_yaml(front)}
     say("rendering templates")
-    # Two passes: the word counts are taken from the first rendering (they stand outside the
-    # abstract and the main text, so printing them does not change them).
-    text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
-    counts = count_words(text)
-    check_word_limits(counts, config, where)
-    items = check_checklist(Manuscript(config, front, store, text), where)
-    if items:
-        say(f"checklist {config['checklist']}: all {len(items)} checked items present")
+    # The word counts stand outside the abstract and the main text, so printing them does not
+    # change them: the templates are rendered once with a placeholder for each count, pandoc
+    # counts the words in the background while the checks and the renderers run, and the
+    # counts replace the placeholders (letters only, so no escaping touches them).
     journal = config.get("journal") or {}
-    context["words"] = {"abstract": counts.abstract, "main": counts.main,
+    context["words"] = {"abstract": _WORDS_ABSTRACT, "main": _WORDS_MAIN,
                         "abstract_limit": journal.get("abstract_words"), "main_limit": journal.get("main_words")}
     text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
-    say(f"words: abstract {counts.abstract}, main text {counts.main}")
-    say("checking the paper trail")
-    check_trail(store, text)
+    counting = WordCount(text)
+    try:
+        items = check_checklist(Manuscript(config, front, store, text), where)
+        if items:
+            say(f"checklist {config['checklist']}: all {len(items)} checked items present")
+        say("checking the paper trail")
+        check_trail(store, text)
+    except BaseException:
+        counting.cancel()
+        raise
+
+    @functools.cache
+    def words() -> dict[str, str]:
+        counts = counting.result()
+        check_word_limits(counts, config, where)
+        say(f"words: abstract {counts.abstract}, main text {counts.main}")
+        return {_WORDS_ABSTRACT: str(counts.abstract), _WORDS_MAIN: str(counts.main)}
+
+    draft = _Draft(config, store, prov, text, words)
+    if engine != "embedded":  # another engine renders the .qmd itself: it must hold the counts
+        draft.text = draft.filled(text)
+    return draft
+
+
+def _write_report(
+    root: Path, study_id: str, engine: str, formats: tuple[str, ...], say: Callable[[str], None], draft: _Draft,
+    out: Path | None, cache: Path, quick: bool,
+) -> Path:
+    """Stage the report of ``draft``: figures and results from ``cache``, tables, the .qmd and
+    every format, each checked; swapped in only when all succeeded."""
+    formats = normalise_formats(formats)
+    store, text = draft.store, draft.text
     shared = root / "templates" / "_shared"
     final = out if out is not None else root / "report" / study_id
     with output_errors(root, _shown(final, root)), \
             staged_dir(final, keep=lambda stage: _keep_previous(final, stage, say)) as stage:
         if (cache / "figures").is_dir():
             shutil.copytree(cache / "figures", stage / "figures")
-        shutil.copy2(results_file, stage / "results.json")
-        _write_tables(store, stage / "tables")
+        shutil.copy2(cache / "results.json", stage / "results.json")
+        if not quick:
+            _write_tables(store, stage / "tables")
         for name in ("references.bib", "vancouver.csl"):
             own = root / "templates" / study_id / name
             shutil.copy2(own if own.exists() else shared / name, stage / name)
         write_text_atomic(stage / "manuscript.qmd", lift_front_matter(text))
-        write_project(stage, shared)
-        written = render(stage / "manuscript.qmd", shared, formats, engine, prov["epoch"], say,
-                         _render_options(config))
+        if not quick:
+            write_project(stage, shared)
+        # the embedded renderers start at once, the word counts still placeholders in the source
+        written = render(stage / "manuscript.qmd", shared, formats, engine, draft.prov["epoch"], say,
+                         _render_options(draft.config), embed=not quick, late=draft.words)
+        write_text_atomic(stage / "manuscript.qmd", lift_front_matter(draft.filled(text)))
         _check_outputs(written)
         if "html" in formats:
             check_spans(stage / "manuscript.html", store)
@@ -485,7 +548,12 @@ def build(
     progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Both stages, under one hold of the study's lock. The report changes only if every
-    step succeeds."""
-    with study_lock(root, study_id):
-        analyse(root, study_id, progress)
-        return render_study(root, study_id, engine, formats, progress)
+    step succeeds; the analysis is published even if the render fails, as ``analyse`` would.
+
+    The stages overlap where they can: the templates are rendered and checked while a child
+    process saves the figures (:func:`analysis.figurefiles.save_svgs`)."""
+    say = progress or (lambda _msg: None)
+    with study_lock(root, study_id), _exclusive(root, study_id, say):
+        with _analysing(root, study_id, say, None, background=True) as results:
+            draft = _draft(root, study_id, engine, say, results)
+        return _write_report(root, study_id, engine, formats, say, draft, None, root / "build" / study_id, False)

@@ -12,8 +12,8 @@ The page reloads itself when a new version is ready (it long-polls ``/__version`
 but the standard library is involved). A failed step shows its message over the last good
 version of the page, which stays up until the next successful build.
 
-For speed the preview renders HTML only; PDF, DOCX and the submission figure files come
-from ``build``. It keeps its own
+For speed the preview renders HTML only, its figures and CSS linked (served from the preview
+folder) rather than embedded; PDF, DOCX and the submission figure files come from ``build``. It keeps its own
 analysis cache and HTML under ``build/.preview/``: neither ``build/<study>/`` (``make``'s
 cache) nor ``report/`` is touched.
 """
@@ -229,7 +229,8 @@ class Preview:
                     analyse(self.root, self.study_id, out=self.cache)
                     self._analysis_stale = False
                 else:
-                    render_study(self.root, self.study_id, formats=("html",), out=self.out, cache=self.cache)
+                    render_study(self.root, self.study_id, formats=("html",), out=self.out, cache=self.cache,
+                                 quick=True)
             except AnalysisError as exc:
                 error, failed = str(exc), stage
             except Exception:  # a bug in a study script must not stop the preview

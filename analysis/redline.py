@@ -340,9 +340,9 @@ def _pair_items(olds: list[Any], news: list[Any], key: Any = _fp) -> list[tuple[
 
 # -- files ------------------------------------------------------------------------------------
 def _pandoc_json(qmd: Path, env: dict[str, str]) -> Node:
-    from analysis.render import _READER, pandoc_path
+    from analysis.render import READER, pandoc_path
 
-    proc = subprocess.run([pandoc_path(), qmd.name, "--from", _READER, "--to", "json"], cwd=qmd.parent,
+    proc = subprocess.run([pandoc_path(), qmd.name, "--from", READER, "--to", "json"], cwd=qmd.parent,
                           capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RenderError(f"pandoc could not read {qmd}: {proc.stderr.strip()}")

@@ -19,7 +19,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +30,11 @@ __all__ = [
     "FORMATS",
     "FORMAT_ALIASES",
     "MANUSCRIPT_FORMATS",
+    "READER",
     "SAFE_LINKS_FILTER",
     "SUFFIXES",
     "RenderOptions",
+    "fill_placeholders",
     "normalise_formats",
     "output_name",
     "pandoc_path",
@@ -51,9 +53,10 @@ MANUSCRIPT_FORMATS = FORMATS[:4]
 FORMAT_ALIASES = {"xml": "jats"}
 #: The file suffix of each format's output (``manuscript.xml`` for JATS).
 SUFFIXES = {"html": ".html", "pdf": ".pdf", "docx": ".docx", "jats": ".xml"}
-# The generated source is read as markdown WITHOUT raw HTML, raw attributes (`x`{=html}) and
-# raw TeX: a string that slipped through escaping still cannot become live markup.
-_READER = ("markdown-raw_html-raw_attribute-raw_tex"
+#: The pandoc reader of the generated source, for every pandoc call: markdown WITHOUT raw HTML,
+#: raw attributes (`x`{=html}) and raw TeX, so a string that slipped through escaping still
+#: cannot become live markup.
+READER = ("markdown-raw_html-raw_attribute-raw_tex"
            "+fenced_divs+bracketed_spans+grid_tables+pipe_tables+yaml_metadata_block+implicit_figures")
 #: Lua filter run last by every pandoc call (after citeproc): refuses unsafe link and image targets.
 SAFE_LINKS_FILTER = "safe-links.lua"
@@ -223,18 +226,25 @@ def _pandoc_common(shared: Path, *filters: str, jats: bool = False) -> list[str]
     the bibliography included. Resources (figures) are read only from the staging folder, the
     working directory. JATS keeps the structured authors (its writer has author fields), so
     ``authors.lua``, which reduces them to names, is left out there."""
-    args = ["--from", _READER]
+    args = ["--from", READER]
     authors = () if jats else ("authors.lua",)
     for name in ("crossref.lua", *authors, "frontmatter.lua", *filters):
         args += ["--lua-filter", str(shared / name)]
     return [*args, "--citeproc", "--lua-filter", str(shared / SAFE_LINKS_FILTER), "--resource-path", "."]
 
 
-def _html_cmd(qmd: Path, out: Path, shared: Path, others: tuple[str, ...] = ()) -> list[str]:
+def _html_cmd(qmd: Path, out: Path, shared: Path, others: tuple[str, ...] = (), embed: bool = True) -> list[str]:
     """Self-contained HTML: figures, CSS and script embedded in one file; numbers explain
-    themselves on hover and focus (``html.lua``); links to the ``others`` formats of the build."""
+    themselves on hover and focus (``html.lua``); links to the ``others`` formats of the build.
+    ``embed=False`` links the figures and a copy of the CSS beside the page instead (the
+    preview, which serves the folder, saves the time of encoding them into the page)."""
+    if embed:
+        page = ["--embed-resources", "--css", str(shared / "manuscript.css")]
+    else:
+        shutil.copy2(shared / "manuscript.css", qmd.parent / "manuscript.css")
+        page = ["--css", "manuscript.css"]
     return [pandoc_path(), qmd.name, *_pandoc_common(shared), "--lua-filter", str(shared / "html.lua"),
-            "--to", "html5", "--standalone", "--embed-resources", "--css", str(shared / "manuscript.css"),
+            "--to", "html5", "--standalone", *page,
             "--include-in-header", str(shared / "html-head.html"),
             "--metadata", "link-citations=true", "--metadata", "other-formats=" + ",".join(others),
             "--section-divs", "--wrap=none", "--shift-heading-level-by=1", "--output", out.name]
@@ -259,6 +269,25 @@ def _jats_cmd(qmd: Path, out: Path, shared: Path) -> list[str]:
     """JATS (Archiving and Interchange tag set): front matter, abstract, keywords, body, refs."""
     return [pandoc_path(), qmd.name, *_pandoc_common(shared, jats=True), "--to", "jats_archiving", "--standalone",
             "--wrap=none", "--output", out.name]
+
+
+def fill_placeholders(data: bytes, values: Mapping[str, str], what: str) -> bytes:
+    """``data`` (an output's bytes) with each placeholder of ``values`` replaced by its value.
+
+    A placeholder is a run of ASCII letters that no writer changes; one that a writer split
+    would leave part of itself behind, and fails the build rather than print a wrong number.
+    """
+    for token, value in values.items():
+        data = data.replace(token.encode("ascii"), value.encode("utf-8"))
+    left = [token for token in values if token[: len(token) // 2].encode("ascii") in data]
+    if left:
+        raise RenderError(f"{what}: the renderer changed the placeholder(s) {left}, so they could not be filled in")
+    return data
+
+
+def _fill_file(path: Path, late: Callable[[], Mapping[str, str]] | None) -> None:
+    if late is not None and path.is_file():
+        path.write_bytes(fill_placeholders(path.read_bytes(), late(), path.name))
 
 
 def _table_ids(qmd: Path) -> list[str]:
@@ -303,8 +332,16 @@ def render(
     source_date_epoch: int | None = None,
     progress: Callable[[str], None] | None = None,
     options: RenderOptions | None = None,
+    *,
+    embed: bool = True,
+    late: Callable[[], Mapping[str, str]] | None = None,
 ) -> list[Path]:
     """Render ``qmd`` (inside a staging folder) to each format; return the files written.
+
+    ``embed=False`` links the HTML's figures and CSS instead of embedding them. ``late`` gives
+    values the source holds as placeholders because they were not known when the renderers
+    started (the word counts): each output has them filled in (:func:`fill_placeholders`) as
+    soon as its renderer is done, before it is finished or compiled.
 
     The pandoc calls run concurrently; the PDF is compiled by typst in this process as soon
     as pandoc has written its typst source. The figures' PNG (for the DOCX) and submission
@@ -335,7 +372,7 @@ def render(
     say = progress or (lambda _msg: None)
     say("rendering " + ", ".join(p.name for p in outputs) + " (pandoc in parallel)")
     typ = qmd.with_suffix(".typ")
-    makers = {"html": lambda q, o, s: _html_cmd(q, o, s, tuple(f for f in manuscript if f != "html")),
+    makers = {"html": lambda q, o, s: _html_cmd(q, o, s, tuple(f for f in manuscript if f != "html"), embed),
               "docx": _docx_cmd, "jats": _jats_cmd}
     jobs: dict[str, _Job] = {}
     try:
@@ -352,17 +389,21 @@ def render(
             outputs += figurefiles.submission_files(figures, source_date_epoch)
         if "pdf" in jobs:
             jobs.pop("pdf").wait()
+            _fill_file(typ, late)
             _compile_typst(typ, qmd.with_suffix(".pdf"), qmd.parent, source_date_epoch)
         for fmt in list(jobs):
             jobs.pop(fmt).wait()
             if fmt == "docx":
                 from analysis.docx import finish_docx
 
-                finish_docx(qmd.with_suffix(".docx"), line_numbers=opts.line_numbers, authors=front_matter_authors(qmd))
-            elif fmt == "jats":
-                from analysis.jats import finish_jats
+                finish_docx(qmd.with_suffix(".docx"), line_numbers=opts.line_numbers, authors=front_matter_authors(qmd),
+                            fill=(lambda data: fill_placeholders(data, late(), "manuscript.docx")) if late else None)
+            else:
+                _fill_file(qmd.with_suffix(SUFFIXES[fmt]), late)
+                if fmt == "jats":
+                    from analysis.jats import finish_jats
 
-                finish_jats(qmd.with_suffix(".xml"), _table_ids(qmd))
+                    finish_jats(qmd.with_suffix(".xml"), _table_ids(qmd))
     finally:
         for job in jobs.values():
             job.kill()

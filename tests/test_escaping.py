@@ -16,7 +16,7 @@ import yaml
 
 from analysis.errors import ConfigError, RenderError
 from analysis.markup import Markdown, code_span, md_attr, md_escape, spreadsheet_safe, yaml_quote, yaml_value
-from analysis.render import _READER, SAFE_LINKS_FILTER, pandoc_path
+from analysis.render import READER, SAFE_LINKS_FILTER, pandoc_path
 from analysis.render import render as render_formats
 from analysis.results import ResultsStore
 from analysis.templating import render_manuscript
@@ -64,7 +64,7 @@ _TEXT_NODES = {"Str", "Space", "SoftBreak", "Para", "Plain", "Quoted", "DoubleQu
 
 
 def pandoc_json(text: str, filters: tuple[str, ...] = ()) -> dict:
-    cmd = [pandoc_path(), "--from", _READER, "--to", "json"]
+    cmd = [pandoc_path(), "--from", READER, "--to", "json"]
     for name in filters:
         cmd += ["--lua-filter", str(SHARED / name)]
     proc = subprocess.run(cmd, input=text, capture_output=True, text=True, check=True)

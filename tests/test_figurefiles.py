@@ -135,3 +135,57 @@ def test_figures_format_puts_the_submission_files_in_the_report(mini_project):
     # an HTML-only render afterwards keeps the files the other formats made
     report = render_study(mini_project, "mini", formats=("html",))
     assert len(list((report / "figures").iterdir())) == 4
+
+
+def _mini_figures(mini_project):
+    from analysis.pipeline import run_analysis
+    from analysis.study import load_study
+
+    return run_analysis(load_study(mini_project, "mini")).figures
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_svgs_saved_by_a_child_process_equal_those_saved_here(mini_project, tmp_path, monkeypatch, background):
+    import analysis.figurefiles as ff
+
+    here, there = tmp_path / "here", tmp_path / "there"
+    monkeypatch.setattr(ff, "_can_fork", lambda: False)
+    ff.save_svgs(_mini_figures(mini_project), here, background=background)()
+    monkeypatch.setattr(ff, "_can_fork", lambda: True)
+    figures = _mini_figures(mini_project)
+    finish = ff.save_svgs(figures, there, background=background)
+    assert figures["fig-cr"].files == {"svg": "figures/fig-cr.svg", "png": "figures/fig-cr.png"}
+    finish()
+    assert (there / "fig-cr.svg").read_bytes() == (here / "fig-cr.svg").read_bytes()
+
+
+def test_a_failing_child_is_redone_here_so_the_real_error_is_raised(tmp_path, monkeypatch):
+    import analysis.figurefiles as ff
+    from analysis.results import Figure
+
+    class Broken:
+        def savefig(self, *_args, **_kwargs):
+            raise ValueError("the figure cannot be drawn: boom")
+
+    monkeypatch.setattr(ff, "_can_fork", lambda: True)
+    finish = ff.save_svgs({"fig-x": Figure("fig-x", "A broken figure", figure=Broken())}, tmp_path, background=True)
+    with pytest.raises(ValueError, match="boom"):
+        finish()
+
+
+def test_forking_only_where_it_is_safe(monkeypatch):
+    import threading
+
+    import analysis.figurefiles as ff
+
+    monkeypatch.setattr(ff.sys, "platform", "darwin")
+    assert not ff._can_fork()
+    monkeypatch.setattr(ff.sys, "platform", "linux")
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not ff._can_fork()  # another thread: its locks would stay held in the child
+    finally:
+        stop.set()
+        thread.join()

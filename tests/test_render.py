@@ -231,3 +231,15 @@ def test_a_filter_refusal_is_reported_without_the_lua_traceback():
            "\tsafe-links.lua:38: in upvalue 'refuse'")
     assert _without_lua_trace(err) == "Error running filter safe-links.lua:\nunsafe link target \"javascript:x\""
     assert _without_lua_trace("plain error") == "plain error"
+
+
+def test_fill_placeholders_replaces_each_and_refuses_a_split_one():
+    from analysis.render import fill_placeholders
+
+    values = {"XqzAbstractWordsXqz": "291", "XqzMainTextWordsXqz": "1694"}
+    text = b"<p>Word count: abstract XqzAbstractWordsXqz; main text XqzMainTextWordsXqz.</p>"
+    assert fill_placeholders(text, values, "x.html") == b"<p>Word count: abstract 291; main text 1694.</p>"
+    # a writer that broke the token over two runs (as a DOCX writer might) must not pass silently
+    split = b"<w:t>abstract XqzAbstrac</w:t><w:t>tWordsXqz</w:t>; main text XqzMainTextWordsXqz"
+    with pytest.raises(RenderError, match=r"x.docx: the renderer changed the placeholder\(s\) \['XqzAbstractWordsXqz'\]"):
+        fill_placeholders(split, values, "x.docx")
