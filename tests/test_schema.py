@@ -206,7 +206,7 @@ def test_converting_each_distinct_value_once_equals_converting_every_cell(column
     spec = ColumnSpec.from_mapping(column, "study.yaml")
     cells = ["P1", "P01", "1", "2", "01", "+2", "2.0", "-0", "1.5", "1e3", "9" * 19, "nan", "inf", "ID", "RD",
              "id", "2014-01-01", "2013-12-31", "2014-02-30", "2014-1-1", "true", "No", "y", "x", None, ""]
-    raw = pd.Series((cells * 3)[::-1] + [None, "1", "1"], dtype=object)  # repeated, in another order
+    raw = pd.Series([*(cells * 3)[::-1], None, "1", "1"], dtype=object)  # repeated, in another order
     raw = raw.where(raw != "", None)
     typed, bad, empty = _convert_column(raw, spec)
     whole, whole_bad = _convert_values(raw, spec)

@@ -49,6 +49,13 @@ def _present(x: Iterable[Any]) -> tuple[np.ndarray, int]:
             raise StatisticsError(f"Invalid value {bad!r} in a numeric variable; expected a finite number")
         missing = np.isnan(arr)
         return arr[~missing], int(missing.sum())
+    if isinstance(x, np.ndarray) and x.ndim == 1 and x.dtype.kind in "iuf":  # as the loop below, at once
+        arr = x.astype(float)
+        if np.any(np.isinf(arr)):
+            bad = float(arr[np.isinf(arr)][0])
+            raise StatisticsError(f"Invalid value {bad!r} in a numeric variable; expected a finite number")
+        missing = np.isnan(arr)
+        return arr[~missing], int(missing.sum())
     present: list[float] = []
     missing = 0
     for v in x.tolist() if hasattr(x, "tolist") else x:

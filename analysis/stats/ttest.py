@@ -69,6 +69,8 @@ def _values(x: Iterable[float] | np.ndarray, name: str) -> np.ndarray:
     try:
         if hasattr(x, "to_numpy") and hasattr(x, "dtype"):  # a pandas Series, nullable dtypes too
             arr = x.to_numpy(dtype=float, na_value=np.nan)
+        elif isinstance(x, np.ndarray) and x.dtype.kind in "biuf":  # as the loop below, at once
+            arr = x.astype(float)
         else:
             arr = np.asarray(
                 [np.nan if _is_na(v) else v for v in (x.tolist() if hasattr(x, "tolist") else x)], dtype=float

@@ -11,7 +11,9 @@ are marked and print no chi-square beside their P.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from analysis.errors import ConfigError, DataValidationError
@@ -82,51 +84,21 @@ def tbl_adverse(
     _check_columns(events, [id_column, term_column, category_column, grade_column], ev_file)
     _check_columns(patients, [id_column, arm_column], pt_file)
     sizes = arm_sizes(patients, arm_column, arms, pt_file)
-    ids = patients[id_column].astype("string")
-    arm_by_id = dict(zip(ids, patients[arm_column].astype("string"), strict=True))
-
-    ev = events.copy()
-    ev["_id"] = ev[id_column].astype("string")
-    unknown = ev[~ev["_id"].isin(list(arm_by_id))]
-    if len(unknown):
-        raise DataValidationError(
-            ev_file, "adverse event of a patient not in the patients file", column=id_column,
-            value=unknown[id_column].iloc[0], expected=f"a patient id of {pt_file}", more=len(unknown) - 1,
-        )
-    grades = pd.to_numeric(ev[grade_column], errors="coerce")
-    bad = ev[grades.isna()]
-    if len(bad):
-        raise DataValidationError(
-            ev_file, "grade is missing or not a number", column=grade_column,
-            value=bad[grade_column].iloc[0], expected="a CTCAE grade 1–5", more=len(bad) - 1,
-        )
-    ev["_grade"] = grades
-    ev["_arm"] = ev["_id"].map(arm_by_id)
-    ev["_term"] = ev[term_column].astype("string")
-    ev["_cat"] = ev[category_column].astype("string")
-    conflict = ev.groupby("_term")["_cat"].nunique()
-    if (conflict > 1).any():
-        term = conflict[conflict > 1].index[0]
-        raise DataValidationError(
-            ev_file, f"term {term!r} is filed under more than one category", column=category_column,
-            value=sorted(ev.loc[ev["_term"] == term, "_cat"].unique()), expected="one category per term",
-        )
-    worst = ev.groupby(["_term", "_id"], sort=False).agg(grade=("_grade", "max"), arm=("_arm", "first"))
-    worst = worst.reset_index()
-    in_band = pd.Series(False, index=worst.index)
+    worst = _worst_grades(events, patients, arm_column, arms, id_column, term_column, category_column,
+                          grade_column, ev_file, pt_file)
+    in_band = np.zeros(len(worst.grade), dtype=bool)
     for _, lo, hi in bands:  # one vectorised comparison per band, not a Python call per row
-        in_band |= worst["grade"].between(lo, hi)
-    outside = worst[~in_band]
-    if len(outside):
+        in_band |= worst.grade.between(lo, hi).to_numpy(dtype=bool)
+    if not in_band.all():
+        first = int(np.argmin(in_band))
         raise DataValidationError(
-            ev_file, f"worst grade of term {outside['_term'].iloc[0]!r} is in no grade band",
-            column=grade_column, value=outside["grade"].iloc[0],
+            ev_file, f"worst grade of term {worst.terms[worst.term[first]]!r} is in no grade band",
+            column=grade_column, value=worst.grade.iloc[first],
             expected=f"a grade in the bands {[b[0] for b in bands]}",
         )
 
-    last = ev.drop_duplicates("_term", keep="last")  # as dict(zip(...)) over every row, in one pass
-    category_of = dict(zip(last["_term"], last["_cat"], strict=True))
-    order = [(t, t) for t in ev["_term"].unique()]
+    category_of = dict(zip(worst.terms, worst.categories, strict=True))
+    order = [(t, t) for t in worst.terms]
     if terms is not None:
         order = []
         for spec in terms:
@@ -140,11 +112,16 @@ def tbl_adverse(
                 )
             order.append((term, label))
     categories = list(dict.fromkeys(category_of[t] for t, _ in order))
+    # patients per term and arm, in total and by band: one count over all (term, patient) pairs
+    cells = len(worst.terms) * len(arms)
+    of_arm = worst.arm >= 0
+    cell = (worst.term * len(arms) + worst.arm)[of_arm]
+    totals = np.bincount(cell, minlength=cells).reshape(-1, len(arms))
+    by_band = [np.bincount(cell, weights=worst.grade.between(lo, hi).to_numpy(dtype=bool)[of_arm],
+                           minlength=cells).reshape(-1, len(arms)) for _, lo, hi in bands]
+    position = {t: i for i, t in enumerate(worst.terms)}
 
     binder = CellBinder(store, prefix, table_id, tuple(inputs))
-    # each term's rows once, by one grouping (a mask per term would scan every row per term)
-    by_term = {term: frame for term, frame in worst.groupby("_term", sort=False)}
-    empty = worst.iloc[:0]
     columns = []
     for a in arms:
         spanner = f"{a.label} (n={sizes[a.code]})"
@@ -158,18 +135,17 @@ def tbl_adverse(
             if category_of[term] != cat:
                 continue
             slug = slugify(term)
-            rows = by_term.get(term, empty)
+            i = position.get(term)
             row = table.add_row(Row(label, indent=1))
             yes = []
-            for a in arms:
-                mine = rows[rows["arm"] == a.code]
-                for lab, lo, hi in bands:
-                    n = int(((mine["grade"] >= lo) & (mine["grade"] <= hi)).sum())
+            for j, a in enumerate(arms):
+                for (lab, _, _), counts in zip(bands, by_band, strict=True):
+                    n = 0 if i is None else int(counts[i, j])
                     row.cells[f"{a.code}_g{slugify(lab)}"] = binder.cell(
                         [f"{slug}_g{slugify(lab)}", key_segment(a.code)], n, "int",
                         test="count of patients by worst grade", where=f"{label}/{a.name} Grade {lab}",
                     )
-                total = len(mine)
+                total = 0 if i is None else int(totals[i, j])
                 yes.append(total)
                 row.cells[f"{a.code}_total"] = binder.cell(
                     [slug, key_segment(a.code)], {"n": total, "N": sizes[a.code]}, "n_pct", digits=pct_digits,
@@ -182,3 +158,73 @@ def tbl_adverse(
     )
     table.notes.append(f"P values compare total incidence: {(rule or CategoricalRule()).describe()}.")
     return table.validate()
+
+
+@dataclass(frozen=True)
+class _Worst:
+    """Each (term, patient) pair once, in order of first appearance, with the worst grade.
+
+    ``term`` indexes ``terms`` (the distinct terms in data order) and ``categories`` (each
+    term's category on its last row); ``arm`` indexes the arms (-1: none of them).
+    """
+
+    terms: list[str]
+    categories: list[str]
+    term: np.ndarray
+    arm: np.ndarray
+    grade: pd.Series
+
+
+def _worst_grades(
+    events: pd.DataFrame, patients: pd.DataFrame, arm_column: str, arms: Sequence[Arm], id_column: str,
+    term_column: str, category_column: str, grade_column: str, ev_file: str, pt_file: str,
+) -> _Worst:
+    """Check the events against the patients and find each patient's worst grade of each
+    term, on integer codes (grouping a million rows by their strings is slow)."""
+    ids = patients[id_column].astype("string")
+    known = pd.Index(ids[~ids.duplicated(keep="last")])  # an id's last row gives its arm, as a dict would
+    arm_of = patients[arm_column].astype("string")[~ids.duplicated(keep="last")].to_numpy()
+    patient_arm = np.full(len(known), -1, dtype=np.int64)
+    for j, a in enumerate(arms):
+        patient_arm[arm_of == a.code] = j
+    patient = known.get_indexer(events[id_column].astype("string"))
+    unknown = patient < 0
+    if unknown.any():
+        raise DataValidationError(
+            ev_file, "adverse event of a patient not in the patients file", column=id_column,
+            value=events[id_column].iloc[int(np.argmax(unknown))], expected=f"a patient id of {pt_file}",
+            more=int(unknown.sum()) - 1,
+        )
+    grades = pd.to_numeric(events[grade_column], errors="coerce").reset_index(drop=True)
+    missing = grades.isna().to_numpy()
+    if missing.any():
+        raise DataValidationError(
+            ev_file, "grade is missing or not a number", column=grade_column,
+            value=events[grade_column].iloc[int(np.argmax(missing))], expected="a CTCAE grade 1–5",
+            more=int(missing.sum()) - 1,
+        )
+    term_text = events[term_column].astype("string")
+    if term_text.isna().any():
+        raise DataValidationError(ev_file, "missing term", column=term_column,
+                                  expected="the adverse event's term on every row")
+    term, terms = pd.factorize(term_text, sort=False)  # codes in order of first appearance
+    category, category_values = pd.factorize(events[category_column].astype("string"), sort=False)
+    pairs = pd.DataFrame({"t": term, "c": category})
+    pairs = pairs[pairs["c"] >= 0].drop_duplicates()
+    per_term = np.bincount(pairs["t"], minlength=len(terms))
+    if (per_term > 1).any():
+        bad = terms[int(np.argmax(per_term > 1))]
+        categories = events[category_column].astype("string")[(term_text == bad).to_numpy()]
+        raise DataValidationError(
+            ev_file, f"term {bad!r} is filed under more than one category", column=category_column,
+            value=sorted(categories.dropna().unique()), expected="one category per term",
+        )
+    last = len(term) - 1 - np.unique(term[::-1], return_index=True)[1]  # each term's last row
+    categories = [None if category[i] < 0 else category_values[category[i]] for i in last]
+    key = term.astype(np.int64) * len(known) + patient
+    worst = grades.groupby(key, sort=False).max()
+    return _Worst(
+        terms=[str(t) for t in terms], categories=categories,
+        term=(worst.index.to_numpy() // len(known)).astype(np.int64),
+        arm=patient_arm[worst.index.to_numpy() % len(known)], grade=worst.reset_index(drop=True),
+    )

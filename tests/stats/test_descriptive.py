@@ -112,3 +112,23 @@ def test_counts_and_crosstabs_take_nullable_dtypes_with_pd_na():
     frame = pd.DataFrame({"arm": pd.Series(["x", "y", None, "x"], dtype="string"), "v": s})
     tab = crosstab(frame, "v", "arm", ["a", "b"], ["x", "y"])
     assert tab.counts == ((2, 0), (0, 1)) and tab.n_missing == 1
+
+
+@pytest.mark.parametrize("dtype", [float, np.int64, np.float32])
+def test_numpy_arrays_take_the_vectorised_path_with_the_same_answer(dtype):
+    """A numeric numpy array is summarised at once; a list of the same values goes through
+    the per-value loop: same n, missing, mean and SD, to the last bit."""
+    values = [3.5, 1.0, 3.5, 2.25, 10.0, 0.0, 7.75] if dtype is not np.int64 else [3, 1, 3, 2, 10, 0, 7]
+    if dtype is not np.int64:
+        values = [*values, float("nan"), float("nan")]
+    fast, slow = mean_sd(np.asarray(values, dtype=dtype)), mean_sd(np.asarray(values, dtype=dtype).tolist())
+    assert fast == slow
+    assert fast.n_missing == (2 if dtype is not np.int64 else 0)
+
+
+def test_numpy_arrays_reject_infinite_values_as_the_loop_does():
+    for x in (np.array([1.0, np.inf]), [1.0, float("inf")]):
+        with pytest.raises(StatisticsError, match=r"Invalid value inf in a numeric variable; expected a finite"):
+            mean_sd(x)
+    with pytest.raises(StatisticsError, match="expected a number or missing"):
+        mean_sd(np.array([True, False]))  # booleans are not scores

@@ -31,9 +31,9 @@ def events() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["patient_id", "term", "category", "grade"])
 
 
-def build(ev=None, **kw):
+def build(ev=None, pts=None, **kw):
     store = ResultsStore("demo")
-    t = tbl_adverse(events() if ev is None else ev, patients(), "arm", ARMS, store, "table4", "tbl-ae",
+    t = tbl_adverse(events() if ev is None else ev, patients() if pts is None else pts, "arm", ARMS, store, "table4", "tbl-ae",
                     "Adverse events", inputs=("adverse_events.csv", "patients.csv"), **kw)
     return t, store
 
@@ -93,3 +93,40 @@ def test_snapshots(snapshot):
     t, _ = build()
     assert to_markdown(t) == snapshot(name="markdown")
     assert to_text(t) == snapshot(name="text")
+
+
+def test_counts_equal_a_straightforward_count_on_awkward_data():
+    """The table counts on integer codes; a plain loop over patients gives the same cells on
+    repeated rows with different grades (the worst counts), rows out of order, patients
+    without events, a term seen in one arm only, a listed term without events, three bands."""
+    import random
+
+    rng = random.Random(3)
+    pts = pd.DataFrame({"patient_id": [f"Q{i}" for i in range(300)],
+                        "arm": [rng.choice(["ID", "DT"]) for _ in range(300)]})
+    terms = {"rash": "skin", "itch": "skin", "nausea": "gut", "anemia": "blood"}
+    rows = []
+    for _ in range(2000):
+        pid = f"Q{rng.randrange(250)}"  # patients Q250-Q299 have no events
+        term = rng.choice(list(terms))
+        if term == "itch" and pts.set_index("patient_id").loc[pid, "arm"] == "DT":
+            continue  # itch only in ID
+        rows.append((pid, term, terms[term], rng.randint(1, 5)))
+    ev = pd.DataFrame(rows, columns=["patient_id", "term", "category", "grade"])
+    bands = (("1–2", 1, 2), ("3", 3, 3), ("4–5", 4, 5))
+    listed = [(t, t.title()) for t in terms] + [("fever", "Fever", "general")]
+    _, store = build(ev=ev, pts=pts, bands=bands, terms=listed)
+    arm_of = dict(zip(pts.patient_id, pts.arm, strict=True))
+    sizes = pts.arm.value_counts().to_dict()
+    for term in [*terms, "fever"]:
+        worst = {}
+        for pid, t, _, grade in rows:
+            if t == term:
+                worst[pid] = max(worst.get(pid, 0), grade)
+        for arm in ("ID", "DT"):
+            mine = [g for pid, g in worst.items() if arm_of[pid] == arm]
+            assert store[f"table4.{term}.{arm}"].raw == {"n": len(mine), "N": sizes[arm]}
+            for label, lo, hi in bands:
+                slug = label.replace("–", "_")
+                assert store[f"table4.{term}_g{slug}.{arm}"].raw == sum(lo <= g <= hi for g in mine)
+
