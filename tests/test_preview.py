@@ -66,6 +66,10 @@ def test_serves_the_manuscript_on_localhost_and_reloads_after_a_template_edit(pr
     page = get(preview.url)
     assert "Complete response occurred in" in page
     assert "/__version?since=" in page  # the reload script
+    # the page links its figure and style sheet (not embedded, to save time), and they are served
+    assert '<img src="figures/fig-cr.svg"' in page and '<link rel="stylesheet" href="manuscript.css"' in page
+    assert get(preview.url + "figures/fig-cr.svg").lstrip().startswith("<?xml")
+    assert "font-family" in get(preview.url + "manuscript.css")
     # the preview keeps its own folders: neither make's cache build/mini/ nor report/ is written
     assert not (mini_project / "report").exists() and not (mini_project / "build" / "mini").exists()
 
