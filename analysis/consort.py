@@ -101,14 +101,15 @@ def count_flow(
     """
     flows = []
     known = {a.code for a in arms}
-    unknown = sorted(set(patients[by].astype(str)) - known)
+    group = patients[by].astype(str)
+    unknown = sorted(set(group.unique()) - known)  # distinct values first: iterating a str column is slow
     if unknown:
         raise ConfigError(f"column `{by}` holds group(s) {unknown} that are not arms of the study")
     for arm in arms:
-        rows = patients[patients[by].astype(str) == arm.code]
+        rows = patients[group == arm.code]
         stopped: dict[str, int] = {}
         if discontinued is not None:
-            for value in rows[discontinued]:
+            for value in rows[discontinued].tolist():
                 if isinstance(value, str) and value:
                     stopped[value] = stopped.get(value, 0) + 1
         flows.append(ArmFlow(

@@ -135,3 +135,12 @@ def test_a_large_file_reads_alike(tmp_path):
     fast = dataio._read_fast(text, ",")
     assert fast is not None
     assert same_frame(fast, dataio._read_checked(text, "x.csv", ","))
+
+
+@pytest.mark.parametrize("char", ["\x1a", "\x0c", "\x0b", "\x85", "\u2028", "\x1c", "\ufeff", "\t", "\x7f", "é"])
+def test_unusual_characters_read_alike(char):
+    """Control and Unicode line-like characters inside cells: the same cells from both readers."""
+    text = f"a,b\n1{char},2\nx,{char}y\n"
+    fast = dataio._read_fast(text, ",")
+    assert fast is not None
+    assert same_frame(fast, dataio._read_checked(text, "x.csv", ","))

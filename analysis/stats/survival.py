@@ -413,14 +413,18 @@ def km_by_group(
 
 def _minmin(y: Sequence[float | None], x: Sequence[float]) -> float | None:
     """R's ``survmean`` median search: first x where y <= 0.5, midpoint when y == 0.5 exactly."""
-    keep = [(xi, yi) for xi, yi in zip(x, y, strict=True) if yi is not None and yi < 0.5 + _MEDIAN_TOL]
-    if not keep:
+    if len(x) != len(y):
+        raise ValueError(f"_minmin: {len(x)} times but {len(y)} values")
+    values = np.asarray(y, dtype=float)  # None (not estimable) -> NaN, which is never below
+    below = values < 0.5 + _MEDIAN_TOL
+    if not below.any():
         return None
-    x0, y0 = keep[0]
+    first = int(np.argmax(below))
+    x0, y0 = x[first], float(values[first])
     if abs(y0 - 0.5) < _MEDIAN_TOL:
-        later = [xi for xi, yi in keep if yi < y0]
-        if later:
-            return (x0 + later[0]) / 2
+        later = np.flatnonzero(below & (values < y0))  # all after `first`, as below is False before it
+        if len(later):
+            return (x0 + x[int(later[0])]) / 2
     return x0
 
 

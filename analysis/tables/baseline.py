@@ -298,11 +298,13 @@ def _categorical(
                                   more=len(stray) - 1)
     head = table.add_row(Row(var.label))
     counts = []
+    in_arm = {a.code: (arm_of == a.code).fillna(False).to_numpy(dtype=bool) for a in arms}
     for code, label in levels:
         row = table.add_row(Row(label, indent=1))
         per_arm = []
+        is_level = (values == code).fillna(False).to_numpy(dtype=bool)  # once per level, not per arm
         for a in arms:
-            n = int(((values == code) & (arm_of == a.code)).fillna(False).sum())
+            n = int((is_level & in_arm[a.code]).sum())
             per_arm.append(n)
             raw, kind = ({"n": n, "N": sizes[a.code]}, "n_pct") if var.format == "n_pct" else (n, "int")
             row.cells[a.code] = binder.cell(

@@ -385,3 +385,46 @@ def test_group_labels_order_and_text() -> None:
     assert group_labels(["b", "a"], levels=["b", "a"]) == ("b", "a")
     with pytest.raises(StatisticsError, match=r"\['c'\] are not in `levels`"):
         group_labels(["a", "c"], levels=["a", "b"])
+
+
+def _minmin_loop(y, x):
+    """R's survmean median search written as the loop R's code reads like."""
+    tol = math.sqrt(np.finfo(float).eps)
+    keep = [(xi, yi) for xi, yi in zip(x, y, strict=True) if yi is not None and yi < 0.5 + tol]
+    if not keep:
+        return None
+    x0, y0 = keep[0]
+    if abs(y0 - 0.5) < tol:
+        later = [xi for xi, yi in keep if yi < y0]
+        if later:
+            return (x0 + later[0]) / 2
+    return x0
+
+
+@pytest.mark.parametrize(("y", "x"), [
+    ((1.0, 0.75, 0.5, 0.5, 0.25), (1.0, 2.0, 3.0, 4.0, 5.0)),  # a plateau at exactly 0.5: midpoint
+    ((1.0, 0.5), (1.0, 2.0)),  # ends at 0.5: no later drop
+    ((None, 0.9, None, 0.4, 0.3), (0.5, 1.0, 2.0, 3.0, 4.0)),  # limits not estimable at some times
+    ((1.0, 0.9, 0.8), (1.0, 2.0, 3.0)),  # never reaches the median
+    ((None, None), (1.0, 2.0)),
+    ((), ()),
+    ((1.0, 0.5 + 1e-9, 0.2), (1.0, 2.5, 7.25)),  # within the tolerance of 0.5
+])
+def test_median_search_equals_the_loop(y, x):
+    from analysis.stats.survival import _minmin
+
+    assert _minmin(y, x) == _minmin_loop(y, x)
+
+
+def test_median_search_equals_the_loop_on_fits_with_ties_and_censoring():
+    """Fits with tied times, censoring at event times and plateaus: the median and both
+    limits found at once equal the loop's."""
+    from analysis.stats.survival import _minmin
+
+    rng = np.random.default_rng(5)
+    for n in (4, 10, 40, 400):
+        time = rng.integers(1, 12, n).astype(float)  # heavy ties
+        event = rng.integers(0, 2, n)
+        fit = kaplan_meier(time, event)
+        for y in (fit.survival, fit.lower, fit.upper):
+            assert _minmin(y, fit.time) == _minmin_loop(y, fit.time)
