@@ -155,9 +155,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
                       f"computed {row.computed or '-':<9} {row.where}" + (f" — {row.note}" if row.note else ""))
         surprising += sum(r.surprising for r in rows)
         from analysis.claims import check_claims
+        from analysis.settings import alpha as settings_alpha
         from analysis.study import load_config
 
-        alpha = float((load_config(root, sid).get("statistics") or {}).get("alpha", 0.05))
+        alpha = settings_alpha(load_config(root, sid))
         claims = check_claims(store, data, alpha, f"data/{sid}/published.yaml")
         for c in claims:
             if args.all or c.contradicted:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from analysis.errors import ConfigError
 from analysis.results import ResultsStore, Value
+from analysis.settings import alpha as settings_alpha
 from analysis.stats.contingency import CategoricalRule
 from analysis.study import Arm, Study
 
@@ -95,7 +96,7 @@ class StudyContext:
             raise ConfigError(
                 f"Invalid `statistics.survival_conf_type` {self.conf_type!r}. Must be one of: {_CONF_TYPES}"
             )
-        self.alpha = float(stats.get("alpha", 0.05))
+        self.alpha = settings_alpha(study.config)
         # table key -> {row segment: short name}; shared with the contexts made by using()
         self._short_names: dict[str, dict[str, str]] = {}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from analysis.results import ResultsStore
+from analysis.settings import alpha as settings_alpha
 from analysis.stats.contingency import CategoricalRule
 from analysis.study import Study
 
@@ -77,7 +78,7 @@ def add_significance_summary(
 
     ``names`` maps a row's key segment (``age`` of ``table1.age.p``) to the short name prose
     uses ("age", not the row label "Age, years"); rows not in it keep their label."""
-    alpha = float(study.statistics.get("alpha", 0.05))
+    alpha = settings_alpha(study.config)
     labels = []
     for key in store:
         if key.startswith(prefix + ".") and key.endswith(".p") and store[key].kind == "p" and store[key].raw < alpha:
@@ -125,6 +126,6 @@ def add_methods_values(
     store.add("methods.t_test", _T_LABELS.get(t_method, t_method), "text", **note)
     store.add("methods.km_conf_type", {"log": "log", "log-log": "log-log", "plain": "linear"}[conf_type],
               "text", **note)
-    alpha = float(study.statistics.get("alpha", 0.05))
+    alpha = settings_alpha(study.config)
     store.add("methods.alpha", alpha, "num", digits=len(repr(alpha).split(".")[1]), **note)
     store.add("methods.ci_level", 95, "int", **note)

@@ -39,6 +39,7 @@ from analysis.provenance import provenance
 from analysis.quarto import lift_front_matter, write_project
 from analysis.render import FORMATS, RenderOptions, fill_placeholders, normalise_formats, output_name, render
 from analysis.results import ResultsStore
+from analysis.settings import alpha as settings_alpha
 from analysis.study import Study, load_config, load_study
 from analysis.trail import bind_table_sources, check_spans, check_trail
 
@@ -229,7 +230,7 @@ def run_analysis(study: Study) -> ResultsStore:
         from analysis.audit import add_audit, load_published
         from analysis.dataio import sha256_file
 
-        alpha = float((study.config.get("statistics") or {}).get("alpha", 0.05))
+        alpha = settings_alpha(study.config)
         add_audit(store, load_published(published), alpha=alpha)
         store.inputs["published.yaml"] = sha256_file(published)
     bind_table_sources(store)
@@ -427,7 +428,7 @@ def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], r
     store = ResultsStore.from_json(results)
     script = config.get("script")
     prov = provenance(root, store.inputs, watched=(script,) if isinstance(script, str) else (), engine=engine)
-    alpha = float(config.get("statistics", {}).get("alpha", 0.05))
+    alpha = settings_alpha(config)
     where = f"data/{study_id}/study.yaml"
     front = load_front_matter(config, where)
     context = {"study": _study_context(config), "prov": prov, "front": front.context(),

@@ -26,7 +26,8 @@ from typing import Any
 
 from analysis.errors import ConfigError
 
-__all__ = ["REQUIRED", "SETTINGS", "TYPES", "Setting", "check_mapping", "check_value", "setting", "validate_config"]
+__all__ = ["REQUIRED", "SETTINGS", "TYPES", "Setting", "alpha", "check_mapping", "check_value", "configured", "setting",
+           "validate_config"]
 
 #: Marker default of a setting that must be given.
 REQUIRED = "(required)"
@@ -222,6 +223,23 @@ def setting(path: str) -> Setting:
         if s.path == path:
             return s
     raise KeyError(path)
+
+
+def configured(config: dict[str, Any], path: str) -> Any:
+    """The value of the setting at ``path`` (dotted, e.g. ``"statistics.alpha"``) in a study's
+    ``config``, or the default the setting declares when the study leaves it out: the one place
+    a default is written down."""
+    node: Any = config
+    for part in path.split("."):
+        if not isinstance(node, dict) or node.get(part) is None:
+            return setting(path).default
+        node = node[part]
+    return node
+
+
+def alpha(config: dict[str, Any]) -> float:
+    """The study's significance level, ``statistics.alpha`` (0.05 unless set)."""
+    return float(configured(config, "statistics.alpha"))
 
 
 def check_value(spec: Setting, value: Any, where: str, path: str | None = None) -> None:

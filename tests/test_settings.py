@@ -106,3 +106,12 @@ def test_the_seed_studies_pass(request):
     for sid in ("ixazomib_ndmm", "ird_rrmm"):
         config = yaml.safe_load((root / "data" / sid / "study.yaml").read_text(encoding="utf-8"))
         validate_config(config, sid)
+
+
+def test_configured_gives_the_setting_or_its_declared_default():
+    from analysis.settings import alpha, configured, setting
+
+    assert alpha({}) == 0.05 == setting("statistics.alpha").default
+    assert alpha({"statistics": {"alpha": 0.01}}) == 0.01
+    assert alpha({"statistics": None}) == 0.05  # an empty block in study.yaml
+    assert configured({"statistics": {"t_test": "welch"}}, "statistics.t_test") == "welch"
