@@ -469,10 +469,12 @@ def core_properties_xml(xml: bytes, authors: Sequence[str]) -> bytes:
 
 
 def finish_docx(path: Path, line_numbers: bool = False, authors: Sequence[str] = (),
-                fill: Callable[[bytes], bytes] | None = None) -> None:
+                fill: Callable[[bytes], bytes] | None = None, media: Callable[[bytes], bytes] | None = None) -> None:
     """Rewrite the DOCX at ``path`` in place (see the module docstring); ``authors`` become the
     document properties' creator; ``fill`` rewrites the text of ``word/document.xml`` first
-    (the build's late values, see :func:`analysis.render.fill_placeholders`)."""
+    (the build's late values, see :func:`analysis.render.fill_placeholders`); ``media`` gives
+    each picture under ``word/media/`` its final bytes (see
+    :class:`analysis.figurefiles.DocxPictures`)."""
     with zipfile.ZipFile(path) as src:
         entries = [(info, src.read(info.filename)) for info in src.infolist()]
     out = io.BytesIO()
@@ -482,5 +484,7 @@ def finish_docx(path: Path, line_numbers: bool = False, authors: Sequence[str] =
                 data = finish_document_xml(fill(data) if fill else data, line_numbers)
             elif info.filename == "docProps/core.xml" and authors:
                 data = core_properties_xml(data, authors)
+            elif info.filename.startswith("word/media/") and media is not None:
+                data = media(data)
             dst.writestr(info, data)
     path.write_bytes(out.getvalue())

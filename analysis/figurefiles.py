@@ -18,7 +18,9 @@ pandoc reads to size the picture in Word, and no timestamp: the bytes depend on 
 from __future__ import annotations
 
 import io
+import math
 import os
+import re
 import struct
 import sys
 import tempfile
@@ -31,7 +33,8 @@ from typing import Any
 
 from analysis.errors import RenderError, ResultsError
 
-__all__ = ["DOCX_PPI", "SUBMISSION_PPI", "docx_pngs", "save_svgs", "submission_files", "with_ppi"]
+__all__ = ["DOCX_PPI", "SUBMISSION_PPI", "DocxPictures", "docx_pngs", "png_size", "save_svgs", "submission_files",
+           "with_ppi"]
 
 #: Resolution of the PNG a DOCX embeds (print quality at the figure's own size).
 DOCX_PPI = 300
@@ -154,7 +157,7 @@ def with_ppi(png: bytes, ppi: int) -> bytes:
     return png[:8] + chunks[0] + phys + b"".join(chunks[1:])  # pHYs must come before the image data
 
 
-def _pngs(svgs: list[Path], ppi: int, suffix: str) -> list[Path]:
+def _pictures(svgs: list[Path], ppi: int) -> list[bytes]:
     """Every SVG as a PNG at ``ppi``, all in one typst document (one page per figure)."""
     if not svgs:
         return []
@@ -163,10 +166,14 @@ def _pngs(svgs: list[Path], ppi: int, suffix: str) -> list[Path]:
     pages = _typst(source, folder, "png", ppi=ppi)
     if len(pages) != len(svgs):
         raise RenderError(f"typst made {len(pages)} pictures of {len(svgs)} figures in {folder}")
+    return [with_ppi(page, ppi) for page in pages]
+
+
+def _pngs(svgs: list[Path], ppi: int, suffix: str) -> list[Path]:
     written = []
-    for svg, page in zip(svgs, pages, strict=True):
+    for svg, picture in zip(svgs, _pictures(svgs, ppi), strict=True):
         out = svg.with_name(svg.stem + suffix)
-        out.write_bytes(with_ppi(page, ppi))
+        out.write_bytes(picture)
         written.append(out)
     return written
 
@@ -174,6 +181,80 @@ def _pngs(svgs: list[Path], ppi: int, suffix: str) -> list[Path]:
 def docx_pngs(folder: Path) -> list[Path]:
     """``<id>.png`` at :data:`DOCX_PPI` beside each ``<id>.svg`` of ``folder``; the files written."""
     return _pngs(_svgs(folder), DOCX_PPI, ".png")
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """Width and height in pixels, from the PNG's header."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise RenderError("not a PNG image")
+    width, height = struct.unpack(">II", png[16:24])
+    return width, height
+
+
+_SVG_SIZE = re.compile(rb'<svg\b[^>]*?\swidth="([0-9.]+)pt"[^>]*?\sheight="([0-9.]+)pt"')
+_PLACEHOLDER = b"analysis-placeholder"
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+class DocxPictures:
+    """The DOCX's PNG figures, made while pandoc writes the DOCX instead of before it.
+
+    pandoc needs each picture's size in pixels and its resolution (to size it on the page),
+    not its pixels: :meth:`stand_ins` writes ``<id>.png`` files of the right size and
+    resolution, blank and tagged with their figure id, and returns at once; :meth:`make`
+    converts the SVGs with typst while pandoc runs; :meth:`replace` then gives the real
+    picture for a tagged stand-in that pandoc put in the DOCX. Where a stand-in's size is not
+    the picture's (an SVG not sized in points, or typst rounding otherwise), :attr:`exact` is
+    False and the DOCX must be written again from the real files.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.svgs = _svgs(folder)
+        self.sizes: dict[str, tuple[int, int]] = {}
+        self.pictures: dict[str, bytes] = {}
+
+    def stand_ins(self) -> bool:
+        """Write the stand-ins; False (and nothing written) when an SVG's size is unknown."""
+        sizes = {}
+        for svg in self.svgs:
+            match = _SVG_SIZE.search(svg.read_bytes()[:4096])
+            if not match:
+                return False
+            # typst renders a page of w x h points as ceil(w * ppi / 72) pixels
+            sizes[svg.stem] = tuple(math.ceil(float(v) * DOCX_PPI / 72 - 1e-6) for v in match.groups())
+        for svg in self.svgs:
+            width, height = sizes[svg.stem]
+            row = b"\x00" * (1 + (width + 7) // 8)  # filter byte + one bit per pixel
+            png = (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+                   + _chunk(b"tEXt", _PLACEHOLDER + b"\x00" + svg.stem.encode("utf-8"))
+                   + _chunk(b"IDAT", zlib.compress(row * height, 1)) + _chunk(b"IEND", b""))
+            svg.with_suffix(".png").write_bytes(with_ppi(png, DOCX_PPI))
+        self.sizes = sizes
+        return True
+
+    def make(self) -> list[Path]:
+        """Convert the SVGs (typst) and write the real ``<id>.png`` files; the files written."""
+        for svg, picture in zip(self.svgs, _pictures(self.svgs, DOCX_PPI), strict=True):
+            self.pictures[svg.stem] = picture
+            svg.with_suffix(".png").write_bytes(picture)
+        return [svg.with_suffix(".png") for svg in self.svgs]
+
+    @property
+    def exact(self) -> bool:
+        """Whether every stand-in has its picture's size (call after :meth:`make`)."""
+        return bool(self.sizes) and all(png_size(self.pictures[k]) == size for k, size in self.sizes.items())
+
+    def replace(self, data: bytes) -> bytes:
+        """The real picture for a stand-in's bytes; any other bytes unchanged."""
+        if not data.startswith(b"\x89PNG") or _PLACEHOLDER not in data[:200]:
+            return data
+        start = data.index(_PLACEHOLDER) + len(_PLACEHOLDER) + 1
+        fig_id = data[start:data.index(b"IDAT", start) - 8].decode("utf-8")  # up to the tEXt chunk's CRC
+        return self.pictures[fig_id]
 
 
 def submission_files(folder: Path, epoch: int | None = None) -> list[Path]:

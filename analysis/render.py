@@ -377,14 +377,28 @@ def render(
     jobs: dict[str, _Job] = {}
     try:
         # typst's source first: it has the most work left after pandoc (the typst compile);
-        # the DOCX last, once its PNG figures exist
+        # the DOCX's pictures are made while pandoc writes it: pandoc reads stand-ins of the
+        # right size, and the DOCX gets the real pictures when it is finished
+        pictures = figurefiles.DocxPictures(figures) if "docx" in manuscript else None
+        early = pictures is not None and pictures.stand_ins()
         if "pdf" in manuscript:
             jobs["pdf"] = _Job(_typst_cmd(qmd, typ, shared), qmd.parent, env, "pandoc (typst)")
-        for fmt in sorted(set(manuscript) & set(makers), key=("html", "jats", "docx").index):
-            if fmt == "docx":
-                outputs += figurefiles.docx_pngs(figures)
+
+        def start(fmt: str) -> None:
             jobs[fmt] = _Job(makers[fmt](qmd, qmd.with_suffix(SUFFIXES[fmt]), shared), qmd.parent, env,
                              f"pandoc ({fmt.upper()})")
+
+        for fmt in sorted(set(manuscript) & set(makers), key=("html", "jats", "docx").index):
+            if fmt != "docx" or early:
+                start(fmt)
+        if pictures is not None:
+            outputs += pictures.make()
+            if not early:
+                start("docx")
+            elif not pictures.exact:  # a stand-in of another size: pandoc reads the real ones
+                jobs.pop("docx").kill()
+                start("docx")
+                early = False
         if "figures" in formats:
             outputs += figurefiles.submission_files(figures, source_date_epoch)
         if "pdf" in jobs:
@@ -397,7 +411,8 @@ def render(
                 from analysis.docx import finish_docx
 
                 finish_docx(qmd.with_suffix(".docx"), line_numbers=opts.line_numbers, authors=front_matter_authors(qmd),
-                            fill=(lambda data: fill_placeholders(data, late(), "manuscript.docx")) if late else None)
+                            fill=(lambda data: fill_placeholders(data, late(), "manuscript.docx")) if late else None,
+                            media=pictures.replace if early and pictures else None)
             else:
                 _fill_file(qmd.with_suffix(SUFFIXES[fmt]), late)
                 if fmt == "jats":

@@ -132,6 +132,12 @@ def test_figures_format_puts_the_submission_files_in_the_report(mini_project):
     report = render_study(mini_project, "mini", formats=("docx", "figures"))
     assert sorted(p.name for p in (report / "figures").iterdir()) == [
         "fig-cr.600dpi.png", "fig-cr.pdf", "fig-cr.png", "fig-cr.svg"]
+    # the DOCX holds the real picture, not the stand-in pandoc was given while it was made
+    import zipfile
+
+    with zipfile.ZipFile(report / "manuscript.docx") as docx:
+        media = [docx.read(n) for n in docx.namelist() if n.startswith("word/media/")]
+    assert media == [(report / "figures" / "fig-cr.png").read_bytes()]
     # an HTML-only render afterwards keeps the files the other formats made
     report = render_study(mini_project, "mini", formats=("html",))
     assert len(list((report / "figures").iterdir())) == 4
@@ -189,3 +195,56 @@ def test_forking_only_where_it_is_safe(monkeypatch):
     finally:
         stop.set()
         thread.join()
+
+
+def test_docx_stand_ins_have_the_pictures_size_and_are_replaced_by_them(svg_folder):
+    from analysis.figurefiles import DocxPictures, png_size
+
+    pictures = DocxPictures(svg_folder)
+    assert pictures.stand_ins()
+    stand_in = (svg_folder / "fig-cr.png").read_bytes()
+    assert _png_size_and_ppi(stand_in)[1] == pytest.approx(300, abs=0.1)
+    made = pictures.make()
+    assert [p.name for p in made] == ["fig-cr.png"] and pictures.exact
+    real = made[0].read_bytes()
+    assert png_size(stand_in) == png_size(real) and stand_in != real
+    assert pictures.replace(stand_in) == real
+    assert pictures.replace(real) == real and pictures.replace(b"<svg/>") == b"<svg/>"
+
+
+def test_a_docx_whose_stand_ins_were_the_wrong_size_is_written_again(mini_project, monkeypatch):
+    """If a stand-in's size is not the picture's, pandoc would size the picture wrongly: the
+    DOCX is written again from the real pictures, which are the ones it embeds."""
+    import zipfile
+
+    from analysis.figurefiles import _PLACEHOLDER, DocxPictures, png_size
+
+    real_stand_ins = DocxPictures.stand_ins
+
+    def wrong_size(self):
+        assert real_stand_ins(self)
+        for svg in self.svgs:  # a stand-in of another size, as a rounding slip would give
+            png = svg.with_suffix(".png").read_bytes()
+            self.sizes[svg.stem] = (self.sizes[svg.stem][0] - 1, self.sizes[svg.stem][1])
+            png = png[:16] + struct.pack(">I", self.sizes[svg.stem][0]) + png[20:]
+            svg.with_suffix(".png").write_bytes(png)
+        return True
+
+    import analysis.render as render
+
+    started: list[str] = []
+    real_job = render._Job.__init__
+
+    def job(self, cmd, cwd, env, what):
+        started.append(what)
+        real_job(self, cmd, cwd, env, what)
+
+    monkeypatch.setattr(DocxPictures, "stand_ins", wrong_size)
+    monkeypatch.setattr(render._Job, "__init__", job)
+    analyse(mini_project, "mini")
+    report = render_study(mini_project, "mini", formats=("docx",))
+    with zipfile.ZipFile(report / "manuscript.docx") as docx:
+        media = [docx.read(n) for n in docx.namelist() if n.startswith("word/media/")]
+    real = (report / "figures" / "fig-cr.png").read_bytes()
+    assert media == [real] and _PLACEHOLDER not in real and png_size(real)[0] == 1004
+    assert started == ["pandoc (DOCX)", "pandoc (DOCX)"]  # started on the stand-ins, then again
