@@ -332,7 +332,7 @@ def _draw_panel(
 
 def _finish_layout(fig: Figure, axes: Sequence[Axes]) -> None:
     """Lay out, then move each panel's key to a corner where it hides no curve."""
-    fig.draw_without_rendering()  # the layout and text sizes, no pixels
+    fig.get_layout_engine().execute(fig)  # the layout (it measures the text), nothing drawn
     for ax in axes:
         paths = [ln.get_transform().transform_path(ln.get_path()) for ln in ax.get_lines()
                  if ln.get_linestyle() not in ("None", "none", "")]
