@@ -144,3 +144,17 @@ def test_unusual_characters_read_alike(char):
     fast = dataio._read_fast(text, ",")
     assert fast is not None
     assert same_frame(fast, dataio._read_checked(text, "x.csv", ","))
+
+
+def test_numeric_columns_of_other_formats_convert_each_distinct_value_once():
+    """SPSS/SAS/Stata numbers become text one distinct value at a time; the same text as
+    converting every cell: NaN empty, whole floats without ".0", negative zero, large and
+    infinite values, repeated values, integer columns."""
+    floats = [1.0, float("nan"), 2.5, -0.0, 0.0, 1e20, 123456789012.0, float("inf"), 2.5, 1.0, 0.1 + 0.2]
+    frame = pd.DataFrame({" x ": floats * 3, "n": list(range(len(floats))) * 3,
+                          "s": [" a ", None, "", "b"] * 8 + ["c"]})
+    text = dataio._as_text(frame)
+    assert list(text.columns) == ["x", "n", "s"]
+    for name, source in (("x", " x "), ("n", "n"), ("s", "s")):
+        assert text[name].tolist() == [dataio._cell_text(v) for v in frame[source].tolist()]
+    assert text["x"].tolist()[:5] == ["1", None, "2.5", "0", "0"]
