@@ -547,14 +547,21 @@ def build(
     engine: str = "embedded",
     formats: tuple[str, ...] = FORMATS,
     progress: Callable[[str], None] | None = None,
+    *,
+    out: Path | None = None,
+    cache: Path | None = None,
+    quick: bool = False,
 ) -> Path:
     """Both stages, under one hold of the study's lock. The report changes only if every
     step succeeds; the analysis is published even if the render fails, as ``analyse`` would.
+    ``out``, ``cache`` and ``quick`` are those of :func:`render_study` (the analysis is
+    written to ``cache``).
 
     The stages overlap where they can: the templates are rendered and checked while a child
     process saves the figures (:func:`analysis.figurefiles.save_svgs`)."""
     say = progress or (lambda _msg: None)
+    folder = cache if cache is not None else root / "build" / study_id
     with study_lock(root, study_id), _exclusive(root, study_id, say):
-        with _analysing(root, study_id, say, None, background=True) as results:
+        with _analysing(root, study_id, say, folder, background=True) as results:
             draft = _draft(root, study_id, engine, say, results)
-        return _write_report(root, study_id, engine, formats, say, draft, None, root / "build" / study_id, False)
+        return _write_report(root, study_id, engine, formats, say, draft, out, folder, quick)

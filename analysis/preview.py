@@ -1,8 +1,10 @@
 """``python -m analysis preview STUDY``: the manuscript in a browser, rebuilt as you edit.
 
 The preview builds the study once, serves its HTML on ``127.0.0.1`` and watches what the
-manuscript is made of. A change reruns only the stage it affects, in the same process, so
-numpy, pandas, matplotlib and the study's own modules stay imported:
+manuscript is made of. A change reruns only the stage it affects, in one build process that
+stays up (:mod:`analysis.preview_worker`), so numpy, pandas, matplotlib and the study's own
+modules stay imported; it has no threads, so a build there saves the figures in a forked
+child while the templates are rendered, as ``build`` does:
 
 * data files, ``study.yaml``, ``published.yaml`` or the study's analysis script: analyse,
   then render;
@@ -20,14 +22,15 @@ cache) nor ``report/`` is touched.
 
 from __future__ import annotations
 
+import contextlib
 import html
-import importlib
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -138,6 +141,7 @@ class Preview:
         self._snapshot: dict[Path, tuple[int, int]] = {}
         self._analysis_stale = True  # until an analysis succeeds, every rebuild starts with one
         self._script_cache: tuple[tuple[int, int] | None, Path | None] | None = None
+        self._worker: subprocess.Popen[str] | None = None  # the build process (analysis.preview_worker)
 
     # -- what is watched ---------------------------------------------------------------------
     def _script_path(self) -> Path | None:
@@ -202,41 +206,37 @@ class Preview:
         return stages, changed
 
     # -- building ----------------------------------------------------------------------------
-    def _forget_script(self) -> None:
-        """Make the next analysis import the study script afresh (it may have changed)."""
-        name = f"analysis.studies.{self.study_id}"
-        module = sys.modules.pop(name, None)
-        origin = getattr(module, "__file__", None)
-        if origin:
-            # the bytecode cache is keyed on whole-second mtimes and size: a quick edit of the
-            # same length would otherwise run the old code
-            cached = Path(importlib.util.cache_from_source(origin))
-            cached.unlink(missing_ok=True)
-        importlib.invalidate_caches()
+    def _request(self, analyse: bool) -> dict[str, Any]:
+        """One build by the build process (started on first use, and again if it died)."""
+        if self._worker is None or self._worker.poll() is not None:
+            package_root = Path(__file__).resolve().parents[1]  # the same code as this process
+            env = dict(os.environ)
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(package_root), env.get("PYTHONPATH")) if p)
+            self._worker = subprocess.Popen(
+                [sys.executable, "-m", "analysis.preview_worker", str(self.root), self.study_id, str(self.cache),
+                 str(self.out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
+                env=env, cwd=self.root)
+        worker = self._worker
+        try:
+            worker.stdin.write(json.dumps({"analyse": analyse}) + "\n")
+            worker.stdin.flush()
+            line = worker.stdout.readline()
+        except OSError:
+            line = ""
+        if not line:
+            code = worker.wait()
+            return {"error": f"the build process ended unexpectedly (exit code {code}); it is started again "
+                             "on the next change", "failed": "analyse" if analyse else "render", "analysed": False}
+        return json.loads(line)
 
     def rebuild(self, stages: set[str]) -> BuildResult:
         """Run the stages asked for (analyse implies render) and publish the outcome."""
-        from analysis.pipeline import analyse, render_study
-
         run = ("analyse", "render") if "analyse" in stages or self._analysis_stale else ("render",)
         start = time.perf_counter()
-        error = failed = None
-        for stage in run:
-            try:
-                if stage == "analyse":
-                    self._forget_script()
-                    self._analysis_stale = True
-                    analyse(self.root, self.study_id, out=self.cache)
-                    self._analysis_stale = False
-                else:
-                    render_study(self.root, self.study_id, formats=("html",), out=self.out, cache=self.cache,
-                                 quick=True)
-            except AnalysisError as exc:
-                error, failed = str(exc), stage
-            except Exception:  # a bug in a study script must not stop the preview
-                error, failed = traceback.format_exc(limit=-8), stage
-            if error:
-                break
+        reply = self._request("analyse" in run)
+        if "analyse" in run:
+            self._analysis_stale = not reply["analysed"]
+        error, failed = reply["error"], reply["failed"]
         seconds = time.perf_counter() - start
         page = None if error else (self.out / "manuscript.html").read_bytes()
         with self._changed:
@@ -370,6 +370,15 @@ class Preview:
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()
+        if self._worker is not None:
+            with contextlib.suppress(OSError):
+                self._worker.stdin.close()  # the build process ends when its input does
+            try:
+                self._worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._worker.kill()
+                self._worker.wait()
+            self._worker = None
 
     def __enter__(self) -> Preview:
         return self.start()

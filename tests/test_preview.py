@@ -138,3 +138,28 @@ def test_a_data_edit_reruns_the_analysis_and_bad_data_are_reported(preview, mini
     os.utime(script, (time.time() + 3, time.time() + 3))
     state = wait_past(preview, seen)
     assert state["failed_stage"] == "analyse" and "script edited" in state["error"]
+
+
+def test_builds_run_in_a_build_process_that_is_started_again_if_it_dies(preview, mini_project):
+    """The builds run in a process of their own (single-threaded, so a build may fork the child
+    that saves the figures); one that dies is started again, and a build it died in says so."""
+    worker = preview._worker
+    assert worker is not None and worker.poll() is None and worker.pid != os.getpid()
+    seen = version(preview)["version"]
+    worker.kill()
+    worker.wait()
+    template = mini_project / "templates/mini/manuscript.qmd.j2"
+    edit(template, "Complete response occurred in", "Complete remission was seen in")
+    state = wait_past(preview, seen)
+    assert state["error"] is None and "Complete remission was seen in" in get(preview.url)
+    assert preview._worker is not worker and preview._worker.poll() is None
+
+    script = mini_project / "scripts/mini_analysis.py"
+    edit(script, "def analyse(", "import os\nos._exit(3)\n\n\ndef analyse(")
+    state = wait_past(preview, state["version"])
+    assert state["failed_stage"] == "analyse"
+    assert "the build process ended unexpectedly (exit code 3)" in state["error"]
+    assert "Complete remission was seen in" in get(preview.url)  # the last good version stays up
+    edit(script, "import os\nos._exit(3)\n\n\ndef analyse(", "def analyse(")
+    state = wait_past(preview, state["version"])
+    assert state["error"] is None and state["stages"] == ["analyse", "render"]
