@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from analysis.errors import AnalysisError
-from analysis.render import ENGINES, FORMAT_ALIASES, FORMATS, normalise_formats
+from analysis.formats import ENGINES, FORMAT_ALIASES, FORMATS, normalise_formats
 
 __all__ = ["MAX_EPOCH", "check_environment", "main"]
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.errors import LintError
-from analysis.templating import make_environment
+from analysis.templatesyntax import lexer
 
 __all__ = ["LintIssue", "lint_paths", "lint_source", "lint_templates", "template_files"]
 
@@ -66,7 +66,7 @@ def _prose_digits(text: str) -> list[tuple[int, str]]:
 
 def lint_source(source: str, name: str) -> tuple[list[LintIssue], list[tuple[int, str]]]:
     """Lint one template's source. Returns (issues, literal escapes as (line, text))."""
-    env = make_environment([])
+    env = lexer()
     issues: list[LintIssue] = []
     literals: list[tuple[int, str]] = []
     tokens = list(env.lex(source, name))

@@ -24,6 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.errors import RenderError
+from analysis.formats import (
+    ENGINES,
+    FORMAT_ALIASES,
+    FORMATS,
+    MANUSCRIPT_FORMATS,
+    SUFFIXES,
+    normalise_formats,
+    output_name,
+)
 
 __all__ = [
     "ENGINES",
@@ -44,15 +53,6 @@ __all__ = [
     "typst_version",
 ]
 
-ENGINES = ("embedded", "quarto")
-FORMATS = ("html", "pdf", "docx", "jats", "figures")
-#: The formats that are a rendering of the manuscript; ``figures`` is the submission files of
-#: each figure (a vector PDF and a 600 dpi PNG, see :mod:`analysis.figurefiles`).
-MANUSCRIPT_FORMATS = FORMATS[:4]
-#: Other names a user may give on ``--formats``.
-FORMAT_ALIASES = {"xml": "jats"}
-#: The file suffix of each format's output (``manuscript.xml`` for JATS).
-SUFFIXES = {"html": ".html", "pdf": ".pdf", "docx": ".docx", "jats": ".xml"}
 #: The pandoc reader of the generated source, for every pandoc call: markdown WITHOUT raw HTML,
 #: raw attributes (`x`{=html}) and raw TeX, so a string that slipped through escaping still
 #: cannot become live markup.
@@ -70,26 +70,6 @@ class RenderOptions:
     """
 
     line_numbers: bool = False
-
-
-def normalise_formats(formats: tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    """Resolve aliases (``xml`` -> ``jats``) and reject unknown formats; keeps the order."""
-    out: list[str] = []
-    for f in formats:
-        name = FORMAT_ALIASES.get(f, f)
-        if name not in FORMATS:
-            choices = ", ".join([*FORMATS, *FORMAT_ALIASES])
-            raise RenderError(f"Invalid format {f!r}. Must be one of: {choices}")
-        if name not in out:
-            out.append(name)
-    return tuple(out)
-
-
-def output_name(fmt: str, stem: str = "manuscript") -> str:
-    """The file a format is written to: ``manuscript.html``, ..., ``manuscript.xml``, and the
-    folder ``figures`` for the submission figures."""
-    fmt = FORMAT_ALIASES.get(fmt, fmt)
-    return "figures" if fmt == "figures" else stem + SUFFIXES[fmt]
 
 
 def pandoc_path() -> str:

@@ -27,11 +27,10 @@ from analysis.errors import ConfigError, TemplateError
 from analysis.formatting import PARTS, Style, fmt_month_year, fmt_p_phrase, format_part, format_value
 from analysis.markup import Markdown, code_span, md_attr, md_escape, yaml_value
 from analysis.results import ResultsStore, Value, comparable
+from analysis.templatesyntax import COMMENT_END, COMMENT_START, LEXER_SETTINGS
 
 __all__ = ["Bound", "Namespace", "check_front_matter", "check_template_links", "make_environment",
            "render_manuscript", "render_text", "to_markdown"]
-
-COMMENT_START, COMMENT_END = "{##", "##}"
 
 
 def to_markdown(value: Any) -> Markdown:
@@ -328,11 +327,7 @@ def make_environment(search_path: list[Path]) -> SandboxedEnvironment:
         extensions=[KeepProseNewlines],
         undefined=KeyUndefined,
         autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        comment_start_string=COMMENT_START,
-        comment_end_string=COMMENT_END,
+        **LEXER_SETTINGS,
         # autoescape for markdown: every `{{ ... }}` goes through to_markdown
         finalize=to_markdown,
         bytecode_cache=_BYTECODE_CACHE,  # every environment is made here, with the same settings
