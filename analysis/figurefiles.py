@@ -69,6 +69,7 @@ def save_svgs(figures: Mapping[str, Any], folder: Path, *, background: bool = Fa
     and calls ``finish()`` when it needs the files), half of them otherwise. Where forking is
     not safe, everything is saved here, before this returns. A child that fails is not
     trusted: ``finish()`` saves its figures again here, so the error raised is the real one.
+    Calling ``finish()`` again does nothing.
     """
     import matplotlib.pyplot as plt
 
@@ -104,7 +105,12 @@ def save_svgs(figures: Mapping[str, Any], folder: Path, *, background: bool = Fa
         for fig_id in ours:
             _save_svg(fig_id, figures[fig_id].figure, folder)
 
+    done: list[bool] = []
+
     def finish() -> None:
+        if done:  # once is enough: a second call has nothing to wait for
+            return
+        done.append(True)
         if pid:
             _, status = os.waitpid(pid, 0)
             if os.waitstatus_to_exitcode(status) != 0:

@@ -270,11 +270,21 @@ def _analyse(root: Path, study_id: str, say: Callable[[str], None], out: Path | 
     return out if out is not None else root / "build" / study_id
 
 
+@dataclass
+class _Analysis:
+    """An analysis staged but not yet published: results.json's text, and the folder of its
+    figures with ``finish()``, which waits until every figure is saved there."""
+
+    results: str
+    figures: Path
+    finish: Callable[[], None]
+
+
 @contextmanager
 def _analysing(
     root: Path, study_id: str, say: Callable[[str], None], out: Path | None, background: bool = False,
-) -> Iterator[str]:
-    """Compute the analysis and stage its folder; yield the text of results.json, and publish
+) -> Iterator[_Analysis]:
+    """Compute the analysis and stage its folder; yield it (:class:`_Analysis`), and publish
     the folder when the block ends. With ``background`` the figures are still being saved
     (by a child process, :func:`analysis.figurefiles.save_svgs`) while the block runs, so a
     build renders its templates meanwhile. The analysis is published even when the block
@@ -296,7 +306,7 @@ def _analysing(
             finish()
             raise
         try:
-            yield results
+            yield _Analysis(results, stage / "figures", finish)
         except BaseException as exc:  # the next stage failed; this one stands
             failed = exc
         finish()
@@ -468,19 +478,33 @@ def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], r
 
 def _write_report(
     root: Path, study_id: str, engine: str, formats: tuple[str, ...], say: Callable[[str], None], draft: _Draft,
-    out: Path | None, cache: Path, quick: bool,
+    out: Path | None, cache: Path, quick: bool, analysis: _Analysis | None = None,
 ) -> Path:
-    """Stage the report of ``draft``: figures and results from ``cache``, tables, the .qmd and
-    every format, each checked; swapped in only when all succeeded."""
+    """Stage the report of ``draft``: figures and results from ``cache`` (or from the
+    ``analysis`` still being staged), tables, the .qmd and every format, each checked;
+    swapped in only when all succeeded. A ``quick`` HTML links its figures instead of
+    embedding them, so it is rendered before they are copied: an analysis still saving them
+    is waited for only then."""
     formats = normalise_formats(formats)
     store, text = draft.store, draft.text
     shared = root / "templates" / "_shared"
     final = out if out is not None else root / "report" / study_id
     with output_errors(root, _shown(final, root)), \
             staged_dir(final, keep=lambda stage: _keep_previous(final, stage, say)) as stage:
-        if (cache / "figures").is_dir():
-            shutil.copytree(cache / "figures", stage / "figures")
-        shutil.copy2(cache / "results.json", stage / "results.json")
+        figures = analysis.figures if analysis is not None else cache / "figures"
+
+        def copy_figures() -> None:
+            if analysis is not None:
+                analysis.finish()
+            if figures.is_dir():
+                shutil.copytree(figures, stage / "figures")
+
+        if not quick:
+            copy_figures()  # the renderers embed them
+        if analysis is not None:
+            write_text_atomic(stage / "results.json", analysis.results)
+        else:
+            shutil.copy2(cache / "results.json", stage / "results.json")
         if not quick:
             _write_tables(store, stage / "tables")
         for name in ("references.bib", "vancouver.csl"):
@@ -493,6 +517,8 @@ def _write_report(
         written = render(stage / "manuscript.qmd", shared, formats, engine, draft.prov["epoch"], say,
                          _render_options(draft.config), embed=not quick, late=draft.words)
         write_text_atomic(stage / "manuscript.qmd", lift_front_matter(draft.filled(text)))
+        if quick:
+            copy_figures()
         _check_outputs(written)
         if "html" in formats:
             check_spans(stage / "manuscript.html", store)
@@ -558,10 +584,13 @@ def build(
     written to ``cache``).
 
     The stages overlap where they can: the templates are rendered and checked while a child
-    process saves the figures (:func:`analysis.figurefiles.save_svgs`)."""
+    process saves the figures (:func:`analysis.figurefiles.save_svgs`), and a ``quick`` HTML,
+    which links its figures, is rendered meanwhile too."""
     say = progress or (lambda _msg: None)
     folder = cache if cache is not None else root / "build" / study_id
     with study_lock(root, study_id), _exclusive(root, study_id, say):
-        with _analysing(root, study_id, say, folder, background=True) as results:
-            draft = _draft(root, study_id, engine, say, results)
+        with _analysing(root, study_id, say, folder, background=True) as analysis:
+            draft = _draft(root, study_id, engine, say, analysis.results)
+            if quick:  # rendered while the figures are still being saved (it links them)
+                return _write_report(root, study_id, engine, formats, say, draft, out, folder, quick, analysis)
         return _write_report(root, study_id, engine, formats, say, draft, out, folder, quick)
