@@ -390,7 +390,7 @@ def render_study(
         return _render_study(root, study_id, engine, formats, say, out, cache, quick)
 
 
-#: Placeholders for the word counts in the one rendering of the templates (see _render_study).
+#: Placeholders for the word counts in the one rendering of the templates (see _draft).
 _WORDS_ABSTRACT, _WORDS_MAIN = "XqzAbstractWordsXqz", "XqzMainTextWordsXqz"
 
 
