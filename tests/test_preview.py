@@ -70,6 +70,7 @@ def test_serves_the_manuscript_on_localhost_and_reloads_after_a_template_edit(pr
     assert '<img src="figures/fig-cr.svg"' in page and '<link rel="stylesheet" href="manuscript.css"' in page
     assert get(preview.url + "figures/fig-cr.svg").lstrip().startswith("<?xml")
     assert "font-family" in get(preview.url + "manuscript.css")
+    assert "This manuscript as:" not in page  # an HTML-only build has no other formats to link
     # the preview keeps its own folders: neither make's cache build/mini/ nor report/ is written
     assert not (mini_project / "report").exists() and not (mini_project / "build" / "mini").exists()
 

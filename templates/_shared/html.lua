@@ -113,12 +113,15 @@ local function format_links(meta)
   local labels = { pdf = "PDF", docx = "Word (DOCX)", jats = "JATS XML" }
   local files = { pdf = "manuscript.pdf", docx = "manuscript.docx", jats = "manuscript.xml" }
   local inlines = pandoc.Inlines({ pandoc.Str("This manuscript as:") })
+  local links = 0
   for name in pandoc.utils.stringify(formats):gmatch("[^,%s]+") do
     if labels[name] then
       inlines:insert(pandoc.Space())
       inlines:insert(pandoc.Link(labels[name], files[name]))
+      links = links + 1
     end
   end
+  if links == 0 then return nil end  -- an HTML-only build (the preview): no bar without links
   return pandoc.Div({ pandoc.Plain(inlines) }, pandoc.Attr("", { "other-formats" }))
 end
 
