@@ -39,6 +39,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# an editable install compiles no bytecode (a wheel's does): compile it once, so a run
+	@# where writing bytecode is off (PYTHONDONTWRITEBYTECODE) does not compile every module
+	$(BIN)/python -m compileall -q analysis
 	@touch $@
 
 install: $(STAMP)

@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/run_all.py --quick    # fewer runs, scale up to 100x only
     .venv/bin/python benchmarks/run_all.py --only startup preview
 
-Each figure is the median of several runs, with the min-max range, measured with public tools
+The project's modules are compiled to bytecode first, as an installed package's are. Each
+figure is the median of several runs, with the min-max range, measured with public tools
 only: ``time.perf_counter`` around each command for wall time and GNU ``/usr/bin/time`` for
 CPU time and peak memory (maximum resident set size) of the command. Ratios compare medians
 measured in the same run, so a busy machine slows both sides alike; CPU seconds are shown
@@ -361,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs = 3 if args.quick else args.runs
     scales = args.scales or (SCALES[:3] if args.quick else SCALES)
+    # the project's bytecode, as an installed package has it (and `make install` compiles it):
+    # with PYTHONDONTWRITEBYTECODE set, every run would otherwise compile every module anew
+    subprocess.run([PYTHON, "-m", "compileall", "-q", str(ROOT / "analysis")], check=True)
     work = Path(tempfile.mkdtemp(prefix="analysis-bench-"))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"benchmarks: {runs} runs per figure, {os.cpu_count()} CPUs, load average {load:.1f}; work folder {work}")
