@@ -191,12 +191,15 @@ class ResultsStore:
             )
         if key in self.values:
             raise ResultsError(f"Duplicate key {key!r}: each value is stored once")
-        for existing in self.values:
-            if existing.startswith(key + ".") or key.startswith(existing + "."):
-                raise ResultsError(
-                    f"Key {key!r} clashes with {existing!r}: a key cannot be both a value "
-                    "and a group of values"
-                )
+        prefixes = [key[:i] for i, ch in enumerate(key) if ch == "."]
+        groups = self._groups()
+        clash = next((p for p in prefixes if p in self.values), None)
+        if clash is None and key in groups:
+            clash = next(k for k in self.values if k.startswith(key + "."))
+        if clash is not None:
+            raise ResultsError(
+                f"Key {key!r} clashes with {clash!r}: a key cannot be both a value and a group of values"
+            )
         if kind not in FORMAT_KINDS:
             raise ResultsError(f"Invalid kind {kind!r} for {key!r}. Must be one of: {sorted(FORMAT_KINDS)}")
         if source is None:
@@ -206,7 +209,18 @@ class ResultsStore:
         value = Value(key, _jsonable(raw, key), kind, digits, source)
         value.text(self.style)  # fail early on an unprintable value
         self.values[key] = value
+        groups.update(prefixes)
+        self._group_state = (id(self.values), len(self.values))
         return value
+
+    def _groups(self) -> set[str]:
+        """Every group of the stored keys (``pfs.median`` of ``pfs.median.ID``), kept as keys
+        are added, so that adding one is not a scan of all (made afresh if the values were
+        replaced wholesale, as loading from JSON does)."""
+        if getattr(self, "_group_state", None) != (id(self.values), len(self.values)):
+            self._group_set = {k[:i] for k in self.values for i, ch in enumerate(k) if ch == "."}
+            self._group_state = (id(self.values), len(self.values))
+        return self._group_set
 
     def add_table(self, table: Any) -> None:
         """Store a table (an object with ``id`` and ``to_dict()``, see analysis.tables)."""

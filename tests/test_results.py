@@ -68,3 +68,21 @@ def test_unprintable_values_fail_at_the_analysis():
 def test_unknown_key_names_neighbours():
     with pytest.raises(ResultsError, match=r"Unknown key 'table2.orr.p'; keys under `table2` include"):
         make_store()["table2.orr.p"]
+
+
+def test_clashes_are_found_both_ways_also_after_loading_from_json():
+    """A key may be neither a group of stored keys nor inside a stored key; the groups are
+    kept as keys are added, and made afresh for a store loaded from JSON."""
+    store = ResultsStore("x")
+    store.add("pfs.median.id", 30.0, "num", digits=1)
+    with pytest.raises(ResultsError, match=r"Key 'pfs.median' clashes with 'pfs.median.id'"):
+        store.add("pfs.median", 1, "int")
+    with pytest.raises(ResultsError, match=r"Key 'pfs.median.id.lower' clashes with 'pfs.median.id'"):
+        store.add("pfs.median.id.lower", 1, "int")
+    store.add("pfs.median.rd", 25.0, "num", digits=1)  # a sibling is fine
+    loaded = ResultsStore.from_json(store.to_json())
+    with pytest.raises(ResultsError, match=r"Key 'pfs' clashes with 'pfs.median.id'"):
+        loaded.add("pfs", 1, "int")
+    loaded.add("os.median.id", 50.0, "num", digits=1)
+    with pytest.raises(ResultsError, match=r"Key 'os.median' clashes with 'os.median.id'"):
+        loaded.add("os.median", 1, "int")
