@@ -146,6 +146,11 @@ def _typst(source: str, folder: Path, fmt: str, ppi: int | None = None, epoch: i
     return out if isinstance(out, list) else [out]
 
 
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    """One PNG chunk: length, type, data and its CRC."""
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
 def with_ppi(png: bytes, ppi: int) -> bytes:
     """``png`` with a ``pHYs`` chunk stating ``ppi`` pixels per inch (replacing any there)."""
     if png[:8] != b"\x89PNG\r\n\x1a\n":
@@ -158,8 +163,7 @@ def with_ppi(png: bytes, ppi: int) -> bytes:
             chunks.append(png[pos:pos + 12 + length])
         pos += 12 + length
     per_metre = round(ppi / 0.0254)
-    body = b"pHYs" + struct.pack(">IIB", per_metre, per_metre, 1)
-    phys = struct.pack(">I", 9) + body + struct.pack(">I", zlib.crc32(body))
+    phys = _chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1))
     return png[:8] + chunks[0] + phys + b"".join(chunks[1:])  # pHYs must come before the image data
 
 
@@ -186,7 +190,7 @@ def _pngs(svgs: list[Path], ppi: int, suffix: str) -> list[Path]:
 
 def docx_pngs(folder: Path) -> list[Path]:
     """``<id>.png`` at :data:`DOCX_PPI` beside each ``<id>.svg`` of ``folder``; the files written."""
-    return _pngs(_svgs(folder), DOCX_PPI, ".png")
+    return DocxPictures(folder).make()
 
 
 def png_size(png: bytes) -> tuple[int, int]:
@@ -199,10 +203,6 @@ def png_size(png: bytes) -> tuple[int, int]:
 
 _SVG_SIZE = re.compile(rb'<svg\b[^>]*?\swidth="([0-9.]+)pt"[^>]*?\sheight="([0-9.]+)pt"')
 _PLACEHOLDER = b"analysis-placeholder"
-
-
-def _chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 class DocxPictures:

@@ -216,13 +216,9 @@ def _pandoc_common(shared: Path, *filters: str, jats: bool = False) -> list[str]
 def _html_cmd(qmd: Path, out: Path, shared: Path, others: tuple[str, ...] = (), embed: bool = True) -> list[str]:
     """Self-contained HTML: figures, CSS and script embedded in one file; numbers explain
     themselves on hover and focus (``html.lua``); links to the ``others`` formats of the build.
-    ``embed=False`` links the figures and a copy of the CSS beside the page instead (the
+    ``embed=False`` links the figures and the copy of the CSS beside the page instead (the
     preview, which serves the folder, saves the time of encoding them into the page)."""
-    if embed:
-        page = ["--embed-resources", "--css", str(shared / "manuscript.css")]
-    else:
-        shutil.copy2(shared / "manuscript.css", qmd.parent / "manuscript.css")
-        page = ["--css", "manuscript.css"]
+    page = ["--embed-resources", "--css", str(shared / "manuscript.css")] if embed else ["--css", "manuscript.css"]
     return [pandoc_path(), qmd.name, *_pandoc_common(shared), "--lua-filter", str(shared / "html.lua"),
             "--to", "html5", "--standalone", *page,
             "--include-in-header", str(shared / "html-head.html"),
@@ -352,6 +348,8 @@ def render(
     say = progress or (lambda _msg: None)
     say("rendering " + ", ".join(p.name for p in outputs) + " (pandoc in parallel)")
     typ = qmd.with_suffix(".typ")
+    if "html" in manuscript and not embed:
+        shutil.copy2(shared / "manuscript.css", qmd.parent / "manuscript.css")  # the page links it
     makers = {"html": lambda q, o, s: _html_cmd(q, o, s, tuple(f for f in manuscript if f != "html"), embed),
               "docx": _docx_cmd, "jats": _jats_cmd}
     jobs: dict[str, _Job] = {}
