@@ -16,7 +16,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,10 +68,8 @@ def _text_of(column: pd.Series) -> pd.Series:
     """One column's cells as text. A numeric column (SPSS, SAS, Stata) is converted one
     distinct value at a time: a million rows of a score hold far fewer values."""
     if column.dtype.kind in "iuf":
-        codes, distinct = pd.factorize(column.to_numpy())  # NaN gets code -1: the None appended
-        texts = np.empty(len(distinct) + 1, dtype=object)
-        texts[:] = [*map(_cell_text, distinct.tolist()), None]
-        return pd.Series(texts[codes], index=column.index, dtype=object)
+        codes, distinct = pd.factorize(column.to_numpy())  # NaN gets code -1
+        return _each_distinct(codes, distinct.tolist(), _cell_text).set_axis(column.index)
     return pd.Series(list(map(_cell_text, column.tolist())), index=column.index, dtype=object)
 
 
@@ -163,11 +163,17 @@ def _read_fast(text: str, sep: str) -> pd.DataFrame | None:
     return out
 
 
+def _each_distinct(codes: np.ndarray, distinct: list, convert: Callable[[Any], Any]) -> pd.Series:
+    """A factorised column (``codes`` into ``distinct``, -1 for a missing cell) with each
+    distinct value converted once and a missing cell None."""
+    values = np.empty(len(distinct) + 1, dtype=object)
+    values[:] = [*map(convert, distinct), None]  # code -1 takes the last: None
+    return pd.Series(values[codes], dtype=object)
+
+
 def _stripped(codes: np.ndarray, uniques: np.ndarray) -> pd.Series:
     """A column from its factorised cells, each distinct value stripped once (None if empty)."""
-    values = np.empty(len(uniques), dtype=object)
-    values[:] = [u.strip() or None for u in uniques]
-    return pd.Series(values[codes], dtype=object)
+    return _each_distinct(codes, list(uniques), lambda u: u.strip() or None)
 
 
 def _check_header(header: list[str], records: int, sep: str, name: str) -> None:
