@@ -182,17 +182,18 @@ def _without_lua_trace(text: str) -> str:
     return "\n".join(lines).strip()
 
 
-class _Job:
-    """One pandoc subprocess started now; :meth:`wait` checks how it ended. With ``ast``, a
-    pandoc call also writes the source as its reader gave it to that file (``SOURCE_AST_FILTER``
-    run before every other filter)."""
+def _writing_ast(cmd: list[str], env: dict[str, str], ast: Path) -> tuple[list[str], dict[str, str]]:
+    """A pandoc call's command and environment such that it also writes the source as its
+    reader gave it to ``ast`` (``SOURCE_AST_FILTER``, run before every other filter)."""
+    at = cmd.index("--from") + 2  # right after the reader: before crossref.lua changes anything
+    return [*cmd[:at], "--lua-filter", str(SOURCE_AST_FILTER), *cmd[at:]], {**env, "ANALYSIS_SOURCE_AST": str(ast)}
 
-    def __init__(self, cmd: list[str], cwd: Path, env: dict[str, str], what: str, ast: Path | None = None) -> None:
+
+class _Job:
+    """One pandoc subprocess started now; :meth:`wait` checks how it ended."""
+
+    def __init__(self, cmd: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
         self.what, self.waited = what, False
-        if ast is not None:
-            at = cmd.index("--from") + 2  # right after the reader: before crossref.lua changes anything
-            cmd = [*cmd[:at], "--lua-filter", str(SOURCE_AST_FILTER), *cmd[at:]]
-            env = {**env, "ANALYSIS_SOURCE_AST": str(ast)}
         self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True)
 
@@ -393,8 +394,10 @@ def render(
                 reader[:] = [fmt]
             cmd = _typst_cmd(qmd, typ, shared) if fmt == "pdf" else makers[fmt](qmd, qmd.with_suffix(SUFFIXES[fmt]),
                                                                                 shared)
-            jobs[fmt] = _Job(cmd, qmd.parent, env, "pandoc (typst)" if fmt == "pdf" else f"pandoc ({fmt.upper()})",
-                             ast=ast if reader == [fmt] else None)
+            own = env
+            if ast is not None and reader == [fmt]:
+                cmd, own = _writing_ast(cmd, env, ast)
+            jobs[fmt] = _Job(cmd, qmd.parent, own, "pandoc (typst)" if fmt == "pdf" else f"pandoc ({fmt.upper()})")
 
         if "pdf" in manuscript:
             start("pdf")
