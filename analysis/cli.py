@@ -9,6 +9,7 @@ error. Anything unexpected is printed as one line too, with a hint to rerun with
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -434,3 +435,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {_unexpected(exc)}. This is a bug or an unhandled case; rerun with "
               "`python -m analysis --debug ...` to see the traceback.", file=sys.stderr)
         return 1
+
+
+def run(argv: list[str] | None = None) -> None:
+    """``python -m analysis`` and the ``clinical-manuscripts`` command: :func:`main`, then exit
+    the process with its status.
+
+    Before the interpreter is torn down the garbage collector is frozen: at exit it would
+    otherwise scan every object the run made (data frames, figures, the results) only to free
+    memory the process is returning anyway, 0.3-0.5 s of a build. Exit handlers still run.
+    """
+    status = main(argv)
+    sys.stdout.flush()
+    gc.disable()
+    gc.freeze()
+    sys.exit(status)

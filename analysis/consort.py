@@ -142,8 +142,9 @@ def add_consort(
     caption: str = "Flow of participants through the trial (CONSORT diagram).",
 ) -> Flow:
     """Count the flow of ``ctx``'s frame, store every count under ``consort.*`` and add the
-    flow diagram as ``figure_id``. ``screening`` names the dataset of the screening log."""
-    from analysis.figures.consort import consort_figure
+    flow diagram as ``figure_id`` (drawn by :func:`analysis.figures.consort.consort_figure`).
+    ``screening`` names the dataset of the screening log."""
+    from analysis.figureworker import FigureRecipe
 
     screen = ctx.frame_of(screening) if screening else None
     flow = count_flow(ctx.frame, ctx.by, ctx.arms, received=received, discontinued=discontinued, lost=lost,
@@ -174,7 +175,9 @@ def add_consort(
     value_labels = ctx.study.config.get("value_labels", {})
     labels = {"group": value_labels.get("reason_group", {}), "reason": value_labels.get("reason", {}),
               "discontinued": value_labels.get(discontinued, {}) if discontinued else {}}
-    ctx.figure(figure_id, consort_figure(ctx.store, flow, labels), caption=caption,
+    counts = {key: ctx.store[key].text(ctx.store.style) for key in ctx.store if key.startswith("consort.")}
+    ctx.figure(figure_id, FigureRecipe("analysis.figures.consort:consort_figure", (counts, flow, labels)),
+               caption=caption,
                alt="CONSORT flow diagram: numbers assessed, excluded, randomised, allocated, followed up and "
                    "analysed in each arm", width="100%")
     return flow

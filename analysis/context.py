@@ -29,7 +29,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from analysis.errors import ConfigError
+from analysis.errors import ConfigError, StatisticsError
+from analysis.figureworker import FigureRecipe
+from analysis.figureworker import active as figure_worker_active
 from analysis.results import ResultsStore, Value
 from analysis.settings import alpha as settings_alpha
 from analysis.stats.contingency import CategoricalRule
@@ -401,8 +403,15 @@ class StudyContext:
     # -- figures ------------------------------------------------------------------------
     def figure(self, id: str, figure: Any, *, caption: str, alt: str | None = None,
                width: str = "100%") -> Any:
-        """Add a matplotlib figure built elsewhere (saved as SVG and PNG by the pipeline)."""
-        return self.store.add_figure(id, figure, caption, alt=alt, width=width)
+        """Add a figure: a matplotlib Figure built elsewhere, or a
+        :class:`~analysis.figureworker.FigureRecipe` saying how to draw it. The pipeline saves it
+        as SVG and PNG; a recipe is handed to the figure worker at once, so it is drawn on
+        another core while the script goes on (:mod:`analysis.figureworker`)."""
+        record = self.store.add_figure(id, figure, caption, alt=alt, width=width)
+        worker = figure_worker_active()
+        if worker is not None and record.recipe is not None:
+            worker.submit(id, record.recipe)
+        return record
 
     def km_figure(
         self,
@@ -418,15 +427,18 @@ class StudyContext:
         endpoint (lettered A, B, ... when there are several).
 
         ``panels`` are summaries from :meth:`survival` (or ready
-        :class:`~analysis.figures.km.KMPanel` objects); ``panel_options`` apply to every summary's
+        :class:`~analysis.figures.kmdata.KMPanel` objects); ``panel_options`` apply to every summary's
         panel (:meth:`~analysis.tables.survival.SurvivalSummary.km_panel`: ``xlabel``, ``ylabel``,
-        ``xticks``, ``median_digits``, ``risk_labels``, ``risk_title``, ``hr_arm``).
+        ``xticks``, ``median_digits``, ``risk_labels``, ``risk_title``, ``hr_arm``). Drawn by
+        :func:`analysis.figures.km.km_panels`.
         """
-        from analysis.figures.km import KMPanel, km_panels
+        from analysis.figures.kmdata import KMPanel, check_panels
 
         drawn = [p if isinstance(p, KMPanel) else p.km_panel(style=self.style, **panel_options) for p in panels]
+        check_panels(drawn)
         letters = "ABCDEFGH" if len(drawn) > 1 else ""
-        return self.figure(id, km_panels(drawn, letters=letters), caption=caption, alt=alt, width=width)
+        recipe = FigureRecipe("analysis.figures.km:km_panels", (drawn,), {"letters": letters})
+        return self.figure(id, recipe, caption=caption, alt=alt, width=width)
 
     def score_figure(
         self,
@@ -438,11 +450,32 @@ class StudyContext:
         alt: str | None = None,
     ) -> Any:
         """Bars of mean ± SD before and after per arm, from the values :meth:`scores` stored
-        under ``key`` (nothing recomputed)."""
-        from analysis.figures.scores import before_after_figure, score_panels
+        under ``key`` (nothing recomputed). Drawn by :func:`analysis.figures.scores.before_after_figure`."""
+        from analysis.figures.scores import check_panels, score_panels
 
-        fig = before_after_figure(score_panels(self.store, key, scores, self.arms))
-        return self.figure(id, fig, caption=caption, alt=alt)
+        panels = score_panels(self.store, key, scores, self.arms)
+        check_panels(panels)
+        return self.figure(id, FigureRecipe("analysis.figures.scores:before_after_figure", (panels,)),
+                           caption=caption, alt=alt)
+
+    def forest_figure(
+        self,
+        id: str,
+        result: Any,
+        *,
+        caption: str,
+        alt: str | None = None,
+        width: str = "100%",
+        **options: Any,
+    ) -> Any:
+        """A meta-analysis forest plot of ``result`` (a :class:`~analysis.stats.meta.MetaResult`):
+        ``options`` are those of :func:`analysis.figures.forest.forest_plot` (``title``,
+        ``xlabel``, ``favours``, ``model`` ...; ``style`` defaults to the study's), which draws it."""
+        if not result.studies:
+            raise StatisticsError(f"figure {id!r}: a forest plot needs at least one study")
+        options = {"style": self.style, **options}
+        return self.figure(id, FigureRecipe("analysis.figures.forest:forest_plot", (result,), options),
+                           caption=caption, alt=alt, width=width)
 
     # -- summaries of what was computed -------------------------------------------------------
     def significance_summary(self, key: str) -> None:

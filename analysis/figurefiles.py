@@ -1,7 +1,8 @@
 """The files of each figure: the one SVG the analysis saves, and what the formats make of it.
 
 The analysis stage draws every figure once, as SVG (text as outlines, so it looks the same
-on every machine; :func:`save_svgs`): the HTML embeds it and typst places it in the PDF.
+on every machine; :func:`save_svgs`, most of them drawn while the script runs by the figure
+worker, :mod:`analysis.figureworker`): the HTML embeds it and typst places it in the PDF.
 The other files are made from that SVG here, with typst (in this process, its own threads)
 instead of drawing each figure again with matplotlib:
 
@@ -33,8 +34,8 @@ from typing import Any
 
 from analysis.errors import RenderError, ResultsError
 
-__all__ = ["DOCX_PPI", "SUBMISSION_PPI", "DocxPictures", "docx_pngs", "png_size", "save_svgs", "submission_files",
-           "with_ppi"]
+__all__ = ["DOCX_PPI", "SUBMISSION_PPI", "DocxPictures", "can_fork", "docx_pngs", "png_size", "save_svgs",
+           "submission_files", "svg_bytes", "with_ppi"]
 
 #: Resolution of the PNG a DOCX embeds (print quality at the figure's own size).
 DOCX_PPI = 300
@@ -43,38 +44,44 @@ SUBMISSION_PPI = 600
 _PAGE = "#set page(width: auto, height: auto, margin: 0pt, fill: white)\n"
 
 
-def _save_svg(fig_id: str, figure: Any, folder: Path) -> None:
+def svg_bytes(figure: Any) -> bytes:
+    """``figure`` (a matplotlib Figure) as SVG with no timestamp inside; call within
+    :func:`analysis.figures.style.figure_context`, whose settings fix the SVG's ids."""
     # The builders lay a figure out at its final (journal column) size, so it is saved as
     # drawn: no bbox_inches="tight", which would draw it a second time to crop it.
     buf = io.BytesIO()
     figure.savefig(buf, format="svg", metadata={"Date": None})
-    (folder / f"{fig_id}.svg").write_bytes(buf.getvalue())
+    return buf.getvalue()
 
 
-def _can_fork() -> bool:
+def _save_svg(fig_id: str, record: Any, folder: Path) -> None:
+    (folder / f"{fig_id}.svg").write_bytes(svg_bytes(record.drawn()))
+
+
+def can_fork() -> bool:
     """A child process is forked only where that is safe: on Linux (macOS's system libraries
     do not survive fork), from a process with no other threads (a thread's locks would stay
     held in the child), and not under a debugger's or coverage tool's trace function."""
     return sys.platform == "linux" and threading.active_count() == 1 and sys.gettrace() is None
 
 
-def save_svgs(figures: Mapping[str, Any], folder: Path, *, background: bool = False) -> Callable[[], None]:
+def save_svgs(figures: Mapping[str, Any], folder: Path, *, background: bool = False,
+              worker: Any = None) -> Callable[[], None]:
     """Save each figure of ``figures`` (id -> :class:`analysis.results.Figure`) as
     ``folder/<id>.svg`` with no timestamp inside; return ``finish()``, which waits for the
     saving to end and raises if it failed.
 
-    matplotlib's drawing is Python and holds the interpreter, so the second core is used by a
-    forked child process where that is safe (see ``_can_fork``): the child saves every figure
-    when ``background`` (the caller goes on with other work, such as rendering the templates,
-    and calls ``finish()`` when it needs the files), half of them otherwise. Where forking is
-    not safe, everything is saved here, before this returns. A child that fails is not
-    trusted: ``finish()`` saves its figures again here, so the error raised is the real one.
+    The figures handed to the figure ``worker`` (:class:`analysis.figureworker.FigureWorker`)
+    while the analysis ran are drawn there already: ``finish()`` collects its files. The
+    others are drawn (when they are recipes) and saved here, and since matplotlib's drawing is
+    Python and holds the interpreter, the second core is used by a forked child process where
+    that is safe (see :func:`can_fork`): the child saves every such figure when ``background``
+    (the caller goes on with other work, such as rendering the templates, and calls
+    ``finish()`` when it needs the files), half of them otherwise. Where forking is not safe,
+    they are saved here, before this returns. A child or worker that fails is not trusted:
+    ``finish()`` draws and saves its figures again here, so the error raised is the real one.
     Calling ``finish()`` again does nothing.
     """
-    import matplotlib.pyplot as plt
-
-    from analysis.figures.style import figure_context
-
     folder.mkdir(parents=True, exist_ok=True)
     ids = sorted(figures)
     for fig_id in ids:
@@ -82,28 +89,33 @@ def save_svgs(figures: Mapping[str, Any], folder: Path, *, background: bool = Fa
             raise ResultsError(f"figure {fig_id!r} has no matplotlib figure to save")
     for fig_id in ids:  # where the files will be, for results.json (written while they are saved)
         figures[fig_id].files = {"svg": f"figures/{fig_id}.svg", "png": f"figures/{fig_id}.png"}
-    theirs = (ids if background else ids[1::2]) if _can_fork() and ids else []
-    ours = [i for i in ids if i not in theirs]
+    drawing = set(worker.submitted) if worker is not None else set()
+    local = [i for i in ids if i not in drawing]
+    theirs = (local if background else local[1::2]) if can_fork() and local else []
+    ours = [i for i in local if i not in theirs]
     pid = 0
-    with figure_context():  # the house rc (fixed SVG hash salt) must hold at save time
-        if theirs:
-            import matplotlib.backends.backend_svg  # noqa: F401 - imported before the fork, not in both
+    if local:
+        from analysis.figures.style import figure_context
 
-            sys.stdout.flush()
-            sys.stderr.flush()
-            pid = os.fork()
-            if pid == 0:  # the child: save, and leave without running the parent's exit handlers
-                code = 0
-                try:
-                    for fig_id in theirs:
-                        _save_svg(fig_id, figures[fig_id].figure, folder)
-                except BaseException:
-                    traceback.print_exc(limit=-3)
-                    code = 1
-                finally:
-                    os._exit(code)
-        for fig_id in ours:
-            _save_svg(fig_id, figures[fig_id].figure, folder)
+        with figure_context():  # the house rc (fixed SVG hash salt) must hold at save time
+            if theirs:
+                import matplotlib.backends.backend_svg  # noqa: F401 - imported before the fork, not in both
+
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:  # the child: save, and leave without running the parent's exit handlers
+                    code = 0
+                    try:
+                        for fig_id in theirs:
+                            _save_svg(fig_id, figures[fig_id], folder)
+                    except BaseException:
+                        traceback.print_exc(limit=-3)
+                        code = 1
+                    finally:
+                        os._exit(code)
+            for fig_id in ours:
+                _save_svg(fig_id, figures[fig_id], folder)
 
     done: list[bool] = []
 
@@ -111,14 +123,23 @@ def save_svgs(figures: Mapping[str, Any], folder: Path, *, background: bool = Fa
         if done:  # once is enough: a second call has nothing to wait for
             return
         done.append(True)
+        again = worker.collect(folder) if worker is not None else []
         if pid:
             _, status = os.waitpid(pid, 0)
             if os.waitstatus_to_exitcode(status) != 0:
-                with figure_context():
-                    for fig_id in theirs:
-                        _save_svg(fig_id, figures[fig_id].figure, folder)
-        for fig_id in ids:
-            plt.close(figures[fig_id].figure)
+                again += theirs
+        if again:
+            from analysis.figures.style import figure_context
+
+            with figure_context():
+                for fig_id in again:
+                    _save_svg(fig_id, figures[fig_id], folder)
+        drawn = [figures[i].figure for i in ids if figures[i].recipe is None]
+        if drawn:  # figures drawn in this process: free them
+            import matplotlib.pyplot as plt
+
+            for figure in drawn:
+                plt.close(figure)
 
     return finish
 

@@ -190,12 +190,13 @@ def open_study(study_id: str, root: str | Path | None = None, *, rebuild: bool =
     results_file = folder / "build" / study_id / "results.json"
     if results_file.is_file() and not rebuild:
         return OpenStudy(study, ResultsStore.from_json(results_file.read_text(encoding="utf-8")), True)
-    import matplotlib.pyplot as plt
-
     from analysis.pipeline import run_analysis
 
     store = run_analysis(study)
-    for fig in store.figures.values():  # not saved here: close them so a notebook does not draw them all
-        if fig.figure is not None:
-            plt.close(fig.figure)
+    drawn = [fig.figure for fig in store.figures.values() if fig.figure is not None and fig.recipe is None]
+    if drawn:  # not saved here: close them so a notebook does not draw them all
+        import matplotlib.pyplot as plt
+
+        for figure in drawn:
+            plt.close(figure)
     return OpenStudy(study, store, False)

@@ -34,6 +34,7 @@ from analysis.errors import (
     ScriptError,
 )
 from analysis.figurefiles import save_svgs
+from analysis.figureworker import figure_worker
 from analysis.outputs import output_errors, recover, staged_dir, study_lock, write_text_atomic
 from analysis.provenance import provenance
 from analysis.quarto import lift_front_matter, write_project
@@ -289,27 +290,28 @@ def _analysing(
     (by a child process, :func:`analysis.figurefiles.save_svgs`) while the block runs, so a
     build renders its templates meanwhile. The analysis is published even when the block
     fails, as the stage it is (the block's error is raised after)."""
-    say("loading and validating data")
-    study = load_study(root, study_id)
-    say(f"validated {sum(len(f) for f in study.frames.values())} rows in {len(study.frames)} file(s)")
-    say("running analysis script")
-    store = run_analysis(study)
-    say(f"computed {len(store.values)} values, {len(store.tables)} tables, {len(store.figures)} figures")
-    final = out if out is not None else root / "build" / study_id
-    failed: BaseException | None = None
-    with output_errors(root, _shown(final, root)), staged_dir(final) as stage:
-        finish = save_svgs(store.figures, stage / "figures", background=background)
-        try:
-            results = store.to_json()
-            (stage / "results.json").write_text(results, encoding="utf-8")
-        except BaseException:
+    with figure_worker() as worker:  # draws the script's figures on another core as they come
+        say("loading and validating data")
+        study = load_study(root, study_id)
+        say(f"validated {sum(len(f) for f in study.frames.values())} rows in {len(study.frames)} file(s)")
+        say("running analysis script")
+        store = run_analysis(study)
+        say(f"computed {len(store.values)} values, {len(store.tables)} tables, {len(store.figures)} figures")
+        final = out if out is not None else root / "build" / study_id
+        failed: BaseException | None = None
+        with output_errors(root, _shown(final, root)), staged_dir(final) as stage:
+            finish = save_svgs(store.figures, stage / "figures", background=background, worker=worker)
+            try:
+                results = store.to_json()
+                (stage / "results.json").write_text(results, encoding="utf-8")
+            except BaseException:
+                finish()
+                raise
+            try:
+                yield _Analysis(results, stage / "figures", finish)
+            except BaseException as exc:  # the next stage failed; this one stands
+                failed = exc
             finish()
-            raise
-        try:
-            yield _Analysis(results, stage / "figures", finish)
-        except BaseException as exc:  # the next stage failed; this one stands
-            failed = exc
-        finish()
     say(f"wrote {_shown(final, root)}/results.json")
     if failed is not None:
         raise failed

@@ -103,9 +103,12 @@ class Value:
 
 @dataclass
 class Figure:
-    """A figure the analysis made: the pipeline saves ``figure`` as SVG (HTML, PDF) and PNG
-    (DOCX). ``figure`` is a matplotlib Figure until saved; after loading from JSON it is None
-    and ``files`` holds the saved paths relative to the study's output folder."""
+    """A figure the analysis made: the pipeline saves it as SVG (HTML, PDF) and PNG (DOCX).
+
+    ``figure`` is a matplotlib Figure, or the :class:`~analysis.figureworker.FigureRecipe` the
+    engine's builders give (drawn by the figure worker, or here by :meth:`drawn`); after loading
+    from JSON it is None and ``files`` holds the saved paths relative to the study's output
+    folder."""
 
     id: str
     caption: str
@@ -113,6 +116,21 @@ class Figure:
     files: dict[str, str] = field(default_factory=dict)
     alt: str | None = None
     width: str = "100%"
+
+    @property
+    def recipe(self) -> Any:
+        """The figure's :class:`~analysis.figureworker.FigureRecipe` while it is not drawn here, else None."""
+        from analysis.figureworker import FigureRecipe
+
+        return self.figure if isinstance(self.figure, FigureRecipe) else None
+
+    def drawn(self) -> Any:
+        """The matplotlib Figure, drawing its recipe in this process first if it has one (None
+        for a figure loaded from JSON)."""
+        recipe = self.recipe
+        if recipe is not None:
+            self.figure = recipe.draw()
+        return self.figure
 
     def to_dict(self) -> dict[str, Any]:
         """The figure's caption, files, width and alt text as JSON-ready data."""
@@ -234,7 +252,8 @@ class ResultsStore:
 
     def add_figure(self, fig_id: str, figure: Any, caption: str, alt: str | None = None,
                    width: str = "100%") -> Figure:
-        """Store a matplotlib figure; the pipeline saves it as SVG and PNG."""
+        """Store a figure (a matplotlib Figure or a :class:`~analysis.figureworker.FigureRecipe`);
+        the pipeline saves it as SVG and PNG."""
         if not _ID_PATTERN.match(fig_id) or not fig_id.startswith("fig-"):
             raise ResultsError(f"Invalid figure id {fig_id!r}: must look like `fig-km-pfs`")
         if fig_id in self.figures:

@@ -24,12 +24,14 @@ DOCUMENTED = (
     "analysis.formatting", "analysis.templating", "analysis.schema", "analysis.errors",
     "analysis.tables.baseline", "analysis.tables.response", "analysis.tables.comparison",
     "analysis.tables.survival", "analysis.tables.adverse", "analysis.tables.scores", "analysis.tables.meta",
-    "analysis.tables.model", "analysis.figures.km", "analysis.figures.forest", "analysis.figures.scores",
+    "analysis.tables.model", "analysis.figures.km", "analysis.figures.kmdata", "analysis.figures.forest",
+    "analysis.figures.scores",
     "analysis.stats.contingency", "analysis.stats.ttest", "analysis.stats.survival", "analysis.stats.meta",
     "analysis.stats.descriptive", "analysis.stats.nonparametric", "analysis.stats.cox", "analysis.stats.logistic",
     "analysis.stats.regression", "analysis.tables.regression", "analysis.tables.subgroup", "analysis.methods",
     "analysis.trail", "analysis.diff", "analysis.revisions", "analysis.redline", "analysis.consistency",
-    "analysis.extract", "analysis.textaudit", "analysis.claims", "analysis.audit",
+    "analysis.extract", "analysis.textaudit", "analysis.claims", "analysis.audit", "analysis.figureworker",
+    "analysis.stats.estimates",
 )
 
 

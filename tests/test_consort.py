@@ -78,7 +78,7 @@ def test_ixazomib_flow_from_the_records(ixazomib):
 
 def test_diagram_prints_the_store_values(ixazomib):
     _, store, _ = ixazomib
-    fig = store.figures["fig-consort"].figure
+    fig = store.figures["fig-consort"].drawn()
     texts = "\n".join(t.get_text() for t in fig.axes[0].texts)
     assert f"Assessed for eligibility (n = {store['consort.assessed'].raw})" in texts
     assert f"Randomised (n = {store['consort.randomised'].raw})" in texts

@@ -97,7 +97,7 @@ def test_png_pixels_match_matplotlib_drawing_the_same_figure(svg_folder, mini_pr
     store = run_analysis(load_study(mini_project, "mini"))
     buf = io.BytesIO()
     with figure_context():
-        store.figures["fig-cr"].figure.savefig(buf, format="png", dpi=300)
+        store.figures["fig-cr"].drawn().savefig(buf, format="png", dpi=300)
     ours = np.asarray(Image.open(docx_pngs(svg_folder)[0]).convert("L"), dtype=float)
     theirs = np.asarray(Image.open(buf).convert("L"), dtype=float)
     rows, cols = min(ours.shape[0], theirs.shape[0]), min(ours.shape[1], theirs.shape[1])
@@ -155,9 +155,9 @@ def test_svgs_saved_by_a_child_process_equal_those_saved_here(mini_project, tmp_
     import analysis.figurefiles as ff
 
     here, there = tmp_path / "here", tmp_path / "there"
-    monkeypatch.setattr(ff, "_can_fork", lambda: False)
+    monkeypatch.setattr(ff, "can_fork", lambda: False)
     ff.save_svgs(_mini_figures(mini_project), here, background=background)()
-    monkeypatch.setattr(ff, "_can_fork", lambda: True)
+    monkeypatch.setattr(ff, "can_fork", lambda: True)
     figures = _mini_figures(mini_project)
     finish = ff.save_svgs(figures, there, background=background)
     assert figures["fig-cr"].files == {"svg": "figures/fig-cr.svg", "png": "figures/fig-cr.png"}
@@ -173,7 +173,7 @@ def test_a_failing_child_is_redone_here_so_the_real_error_is_raised(tmp_path, mo
         def savefig(self, *_args, **_kwargs):
             raise ValueError("the figure cannot be drawn: boom")
 
-    monkeypatch.setattr(ff, "_can_fork", lambda: True)
+    monkeypatch.setattr(ff, "can_fork", lambda: True)
     finish = ff.save_svgs({"fig-x": Figure("fig-x", "A broken figure", figure=Broken())}, tmp_path, background=True)
     with pytest.raises(ValueError, match="boom"):
         finish()
@@ -185,13 +185,13 @@ def test_forking_only_where_it_is_safe(monkeypatch):
     import analysis.figurefiles as ff
 
     monkeypatch.setattr(ff.sys, "platform", "darwin")
-    assert not ff._can_fork()
+    assert not ff.can_fork()
     monkeypatch.setattr(ff.sys, "platform", "linux")
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
-        assert not ff._can_fork()  # another thread: its locks would stay held in the child
+        assert not ff.can_fork()  # another thread: its locks would stay held in the child
     finally:
         stop.set()
         thread.join()

@@ -1,17 +1,17 @@
 """The CONSORT flow diagram, drawn with matplotlib from the ``consort.*`` values of the store.
 
 Every number in a box is the formatted text of a results-store value (see
-:mod:`analysis.consort`), so the diagram, the tables and the prose cannot disagree.
+:mod:`analysis.consort`, which passes them as ``counts``), so the diagram, the tables and the
+prose cannot disagree. matplotlib is imported when the diagram is drawn, not before.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import pairwise
 from typing import Any
 
 from analysis.consort import Flow
-from analysis.figures.style import DOUBLE_COLUMN_IN, figure_context
-from analysis.results import ResultsStore
 
 __all__ = ["consort_figure"]
 
@@ -20,8 +20,8 @@ _STAGE = {"boxstyle": "round,pad=0.3", "facecolor": "#e8eef4", "edgecolor": "#1f
 _ARROW = {"arrowstyle": "-|>", "color": "#1a1a1a", "linewidth": 0.8, "shrinkA": 0, "shrinkB": 0}
 
 
-def _n(store: ResultsStore, key: str) -> str:
-    return f"(n = {store[key].text(store.style)})"
+def _n(counts: Mapping[str, str], key: str) -> str:
+    return f"(n = {counts[key]})"
 
 
 def _label(labels: dict[str, str], code: str) -> str:
@@ -42,11 +42,14 @@ def _arrow(ax: Any, start: tuple[float, float], end: tuple[float, float], bend: 
     ax.annotate("", xy=end, xytext=start, arrowprops=props)
 
 
-def consort_figure(store: ResultsStore, flow: Flow, labels: dict[str, dict[str, str]] | None = None) -> Any:
+def consort_figure(counts: Mapping[str, str], flow: Flow, labels: dict[str, dict[str, str]] | None = None) -> Any:
     """The flow diagram: screening (when known), randomisation, then allocation, follow-up and
-    analysis in one column per arm. ``labels`` maps ``group``, ``reason`` and ``discontinued``
-    codes to the words printed."""
+    analysis in one column per arm. ``counts`` are the printed ``consort.*`` values by key
+    (:func:`analysis.consort.consort_counts`); ``labels`` maps ``group``, ``reason`` and
+    ``discontinued`` codes to the words printed."""
     import matplotlib.pyplot as plt
+
+    from analysis.figures.style import DOUBLE_COLUMN_IN, figure_context
 
     labels = labels or {}
     arms = flow.arms
@@ -60,32 +63,32 @@ def consort_figure(store: ResultsStore, flow: Flow, labels: dict[str, dict[str, 
         y = 0.97
         assessed = excluded = None
         if flow.screened:
-            assessed = ax.text(0.5, y, f"Assessed for eligibility {_n(store, 'consort.assessed')}", bbox=_BOX, **text)
-            lines = [f"Excluded {_n(store, 'consort.excluded')}"]
+            assessed = ax.text(0.5, y, f"Assessed for eligibility {_n(counts, 'consort.assessed')}", bbox=_BOX, **text)
+            lines = [f"Excluded {_n(counts, 'consort.excluded')}"]
             for group in flow.excluded_groups:
                 lines.append(f"• {_label(labels.get('group', {}), group)} "
-                             f"{_n(store, f'consort.excluded_group.{group}')}")
+                             f"{_n(counts, f'consort.excluded_group.{group}')}")
                 members = [r for r, g in flow.reason_group.items() if g == group]
                 if len(members) > 1:  # a group of one reason says it already
-                    lines += [f"    – {_label(labels.get('reason', {}), r)} {_n(store, f'consort.excluded_reason.{r}')}"
-                              for r in members]
+                    lines += [f"    – {_label(labels.get('reason', {}), r)} "
+                              f"{_n(counts, f'consort.excluded_reason.{r}')}" for r in members]
             excluded = ax.text(0.56, y - 0.07, "\n".join(lines), bbox=_BOX, **{**text, "ha": "left"})
             y -= 0.27
-        randomised = ax.text(0.5, y, f"Randomised {_n(store, 'consort.randomised')}", bbox=_BOX, **text)
+        randomised = ax.text(0.5, y, f"Randomised {_n(counts, 'consort.randomised')}", bbox=_BOX, **text)
         xs = [(i + 0.5) / len(arms) for i in range(len(arms))]
         rows = [("Allocation", y - 0.12), ("Follow-up", y - 0.33), ("Analysis", y - 0.58)]
         boxes = []
         for x, arm in zip(xs, arms, strict=True):
             c = arm.code
-            alloc = [f"Allocated to {arm.label} {_n(store, f'consort.allocated.{c}')}",
-                     f"• Received allocated treatment {_n(store, f'consort.received.{c}')}",
-                     f"• Did not receive allocated treatment {_n(store, f'consort.not_received.{c}')}"]
-            follow = [f"Lost to follow-up {_n(store, f'consort.lost.{c}')}",
-                      f"Discontinued treatment {_n(store, f'consort.discontinued.{c}')}"]
+            alloc = [f"Allocated to {arm.label} {_n(counts, f'consort.allocated.{c}')}",
+                     f"• Received allocated treatment {_n(counts, f'consort.received.{c}')}",
+                     f"• Did not receive allocated treatment {_n(counts, f'consort.not_received.{c}')}"]
+            follow = [f"Lost to follow-up {_n(counts, f'consort.lost.{c}')}",
+                      f"Discontinued treatment {_n(counts, f'consort.discontinued.{c}')}"]
             follow += [f"• {_label(labels.get('discontinued', {}), r)} "
-                       f"{_n(store, f'consort.discontinued_reason.{r}.{c}')}" for r in reasons]
-            analysed = [f"Analysed {_n(store, f'consort.analysed.{c}')}",
-                        f"• Excluded from analysis {_n(store, f'consort.excluded_analysis.{c}')}"]
+                       f"{_n(counts, f'consort.discontinued_reason.{r}.{c}')}" for r in reasons]
+            analysed = [f"Analysed {_n(counts, f'consort.analysed.{c}')}",
+                        f"• Excluded from analysis {_n(counts, f'consort.excluded_analysis.{c}')}"]
             boxes.append([ax.text(x, ry, "\n".join(lines), bbox=_BOX, **text)
                           for (_, ry), lines in zip(rows, (alloc, follow, analysed), strict=True)])
         for name, ry in rows:

@@ -2,6 +2,8 @@
 
 Computing and drawing stay apart: the caller passes plain numbers (means, SDs, and the paired
 test P of each arm, e.g. from :func:`analysis.stats.ttest.paired_t`), and this module only draws.
+matplotlib is imported by :func:`before_after_figure` only, so the panels can be built without it
+(and drawn by the figure worker, :mod:`analysis.figureworker`).
 
 Significance marks over an arm's "after" bar compare after with before in that arm:
 ``***`` P < 0.001, ``**`` P < 0.01, ``*`` P < 0.05, nothing otherwise (the legend text says so;
@@ -12,15 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from analysis.errors import StatisticsError
-from analysis.figures.style import arm_style, figure_context, new_figure
-from analysis.tables.model import slugify
 
-__all__ = ["SIGNIFICANCE_NOTE", "ArmScores", "ScorePanel", "before_after_figure", "significance_mark"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["SIGNIFICANCE_NOTE", "ArmScores", "ScorePanel", "before_after_figure", "check_panels", "score_panels",
+           "significance_mark"]
 
 #: Footnote explaining the marks, for the figure and its caption.
 SIGNIFICANCE_NOTE = "Paired t-test, after vs before: * P < 0.05, ** P < 0.01, *** P < 0.001"
@@ -58,6 +60,20 @@ class ScorePanel:
     ylabel: str | None = None
 
 
+def check_panels(panels: Sequence[ScorePanel]) -> None:
+    """Raise :class:`~analysis.errors.StatisticsError` unless there is at least one panel and
+    every panel has the same arms in the same order (checked before a figure is handed over to
+    be drawn, and by :func:`before_after_figure`)."""
+    if not panels:
+        raise StatisticsError("before_after_figure needs at least one ScorePanel")
+    arms = [a.arm for a in panels[0].arms]
+    for panel in panels:
+        if [a.arm for a in panel.arms] != arms:
+            raise StatisticsError(
+                f"Panel `{panel.score}` has arms {[a.arm for a in panel.arms]}; every panel must have {arms}"
+            )
+
+
 def before_after_figure(
     panels: Sequence[ScorePanel],
     *,
@@ -71,15 +87,10 @@ def before_after_figure(
     Bars are grouped by time point; each arm keeps its house colour and a hatch, so the figure
     reads in greyscale. Marks from :func:`significance_mark` sit over each arm's "after" bar.
     """
-    if not panels:
-        raise StatisticsError("before_after_figure needs at least one ScorePanel")
-    arms = [a.arm for a in panels[0].arms]
-    for panel in panels:
-        if [a.arm for a in panel.arms] != arms:
-            raise StatisticsError(
-                f"Panel `{panel.score}` has arms {[a.arm for a in panel.arms]}; every panel must have {arms}"
-            )
-    n_arms = len(arms)
+    from analysis.figures.style import arm_style, figure_context, new_figure
+
+    check_panels(panels)
+    n_arms = len(panels[0].arms)
     width = 0.8 / n_arms
     with figure_context():
         fig, axes = new_figure(
@@ -126,6 +137,8 @@ def score_panels(store: Any, prefix: str, scores: Sequence[Mapping[str, Any]], a
 
     ``scores`` are the same specs given to ``tbl_scores`` (``label`` and ``key``).
     """
+    from analysis.tables.model import slugify
+
     panels = []
     for spec in scores:
         key = spec.get("key") or spec["before"].split("_")[0]

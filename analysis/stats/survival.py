@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import special
 
 from analysis.errors import StatisticsError
+from analysis.stats.estimates import MedianCI
 from analysis.stats.regression import numeric_column
 
 __all__ = [
@@ -88,15 +89,6 @@ class KMFit:
     conf_level: float
     n: int
     events: int
-
-
-@dataclass(frozen=True)
-class MedianCI:
-    """A median survival time with its confidence limits; ``None`` means not reached."""
-
-    median: float | None
-    lower: float | None
-    upper: float | None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ All statistics come from the engine; this script only says what to compute.
 from __future__ import annotations
 
 from analysis.context import StudyContext
-from analysis.figures.forest import forest_plot
 from analysis.results import ResultsStore
 from analysis.stats.contingency import compare_counts
 from analysis.stats.meta import ModelChoice, generic_from_ci, mantel_haenszel_or
@@ -187,13 +186,13 @@ def _meta_analysis(ctx: StudyContext) -> None:
     ctx.value("meta.n_patients", int(binary[binary["outcome"] == "orr"][["n_treat", "n_control"]].to_numpy().sum()),
               "int", test="sum of randomised patients", inputs=[bfile])
     for out in outcomes:
-        fig = forest_plot(out.result, title=out.label, xlabel=f"{out.measure} (log scale)",
-                          model=decisions[out.key], favours=("Favours doublet", "Favours triplet")
-                          if out.measure == "OR" else ("Favours triplet", "Favours doublet"), style=ctx.style)
-        ctx.figure(f"fig-forest-{out.key.replace('_', '-')}", fig,
-                   caption=f"{out.label}: {out.measure} of the daratumumab triplet against its doublet in each trial "
-                   "and pooled, with study weights and the heterogeneity statistics.",
-                   alt=f"Forest plot of {out.label.lower()}", width="90%")
+        favours = ("Favours doublet", "Favours triplet") if out.measure == "OR" else ("Favours triplet",
+                                                                                     "Favours doublet")
+        ctx.forest_figure(f"fig-forest-{out.key.replace('_', '-')}", out.result, title=out.label,
+                          xlabel=f"{out.measure} (log scale)", model=decisions[out.key], favours=favours,
+                          caption=f"{out.label}: {out.measure} of the daratumumab triplet against its doublet in "
+                          "each trial and pooled, with study weights and the heterogeneity statistics.",
+                          alt=f"Forest plot of {out.label.lower()}", width="90%")
 
 
 def _transplant(ctx: StudyContext) -> None:

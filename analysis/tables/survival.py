@@ -86,7 +86,7 @@ class SurvivalSummary:
         at-risk rows (default: the arms' short names); ``hr_arm`` picks the hazard ratio to
         annotate (default: the first arm against the reference).
         """
-        from analysis.figures.km import KMPanel, km_curve_data
+        from analysis.figures.kmdata import KMPanel, km_curve_data
 
         curves = tuple(km_curve_data(self.fits[a.code], a.name) for a in self.arms)
         hr = None

@@ -1,0 +1,136 @@
+"""The figure worker draws recipes in a child process, byte for byte as this process would, and
+anything it could not draw is drawn here so the real error is raised."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from analysis.figurefiles import can_fork, save_svgs
+from analysis.figureworker import FigureRecipe, active, figure_worker
+from analysis.results import Figure
+
+pytestmark = pytest.mark.skipif(not can_fork() or len(os.sched_getaffinity(0)) < 2,
+                                reason="the figure worker needs Linux, fork and two cores")
+
+# A drawing function the worker imports by name (this test module is importable as tests.*).
+BARS = FigureRecipe("tests.test_figureworker:bars", (("A", "B"), (3, 5)), {"title": "Responses"})
+
+
+def bars(labels, heights, title=""):
+    """A small bar chart in house style."""
+    from analysis.figures.style import figure_context, new_figure
+
+    with figure_context():
+        fig, ax = new_figure(3.0, 2.0)
+        ax.bar(list(labels), list(heights))
+        ax.set_title(title)
+    return fig
+
+
+def broken(message):
+    """A drawing function that fails."""
+    raise ValueError(message)
+
+
+def test_a_recipe_drawn_by_the_worker_equals_one_drawn_here(tmp_path):
+    with figure_worker() as worker:
+        assert worker is not None and active() is worker
+        worker.submit("fig-bars", BARS)
+        finish = save_svgs({"fig-bars": Figure("fig-bars", "Bars", BARS)}, tmp_path / "there", worker=worker)
+        finish()
+    assert active() is None
+    save_svgs({"fig-bars": Figure("fig-bars", "Bars", BARS)}, tmp_path / "here")()
+    there = (tmp_path / "there" / "fig-bars.svg").read_bytes()
+    assert there == (tmp_path / "here" / "fig-bars.svg").read_bytes()
+    assert there.startswith(b"<?xml") and b"<svg" in there
+
+
+def test_a_figure_the_worker_cannot_draw_is_drawn_here_and_raises_the_real_error(tmp_path):
+    bad = FigureRecipe("tests.test_figureworker:broken", ("no data for the figure: boom",))
+    figures = {"fig-bars": Figure("fig-bars", "Bars", BARS), "fig-bad": Figure("fig-bad", "Bad", bad)}
+    with figure_worker() as worker:
+        for fig_id, record in figures.items():
+            worker.submit(fig_id, record.recipe)
+        finish = save_svgs(figures, tmp_path, worker=worker)
+        with pytest.raises(ValueError, match="boom"):
+            finish()
+    assert (tmp_path / "fig-bars.svg").is_file()
+
+
+def test_a_worker_that_died_costs_nothing_but_time(tmp_path):
+    with figure_worker() as worker:
+        os.kill(worker._pid, 9)
+        worker.submit("fig-bars", BARS)  # the pipe is broken: nothing is raised here
+        assert worker.collect(tmp_path) == ["fig-bars"]
+    figures = {"fig-bars": Figure("fig-bars", "Bars", BARS)}
+    with figure_worker() as worker:
+        os.kill(worker._pid, 9)
+        worker.submit("fig-bars", BARS)
+        save_svgs(figures, tmp_path / "redrawn", worker=worker)()
+    assert (tmp_path / "redrawn" / "fig-bars.svg").is_file()
+
+
+def test_a_failed_block_stops_the_worker_and_removes_its_files():
+    with pytest.raises(RuntimeError, match="the script failed"), figure_worker() as worker:
+        folder, pid = worker._folder, worker._pid
+        worker.submit("fig-bars", BARS)
+        raise RuntimeError("the script failed")
+    assert not folder.exists()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, 0)  # reaped already
+    with pytest.raises(RuntimeError, match="stopped"):
+        worker.submit("fig-bars", BARS)
+
+
+def test_no_worker_where_it_cannot_run(monkeypatch, tmp_path):
+    import analysis.figurefiles as ff
+
+    with figure_worker(enabled=False) as worker:
+        assert worker is None and active() is None
+    monkeypatch.setattr(ff, "can_fork", lambda: False)
+    with figure_worker() as worker:
+        assert worker is None
+    monkeypatch.setattr(ff, "can_fork", lambda: True)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
+    with figure_worker() as worker:
+        assert worker is None
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
+    monkeypatch.setattr("analysis.figureworker.tempfile.mkdtemp", lambda **_kw: (_ for _ in ()).throw(
+        OSError(30, "Read-only file system")))
+    with figure_worker() as worker:
+        assert worker is None  # an optimisation: no temporary folder, no worker, no error
+    # without a worker the recipe is drawn in this process when saved
+    record = Figure("fig-bars", "Bars", BARS)
+    save_svgs({"fig-bars": record}, tmp_path)()
+    assert (tmp_path / "fig-bars.svg").is_file() and record.recipe is None
+
+
+def test_a_recipe_is_drawn_on_demand():
+    record = Figure("fig-bars", "Bars", BARS)
+    assert record.recipe is BARS
+    fig = record.drawn()
+    assert type(fig).__name__ == "Figure" and fig.axes[0].get_title() == "Responses"
+    assert record.recipe is None and record.drawn() is fig
+
+
+def test_the_study_figures_are_drawn_by_the_worker_during_the_analysis(tmp_path):
+    """Each engine builder hands its figure over as the script calls it, and the analysing
+    process itself never imports matplotlib (checked in a fresh interpreter)."""
+    import subprocess
+
+    from tests.conftest import REPO, copy_real_study
+
+    root = copy_real_study(tmp_path / "project", "ixazomib_ndmm")
+    probe = ("import sys; from analysis.pipeline import analyse; "
+             "from analysis import figureworker as fw; seen = []; submit = fw.FigureWorker.submit; "
+             "fw.FigureWorker.submit = lambda self, i, r: (seen.append(i), submit(self, i, r)); "
+             "analyse(__import__('pathlib').Path(sys.argv[1]), 'ixazomib_ndmm'); "
+             "print(seen, 'matplotlib' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", probe, str(root)], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[0] == "['fig-consort', 'fig-survival', 'fig-scores'] False"
+    svgs = sorted(p.name for p in (root / "build" / "ixazomib_ndmm" / "figures").iterdir())
+    assert svgs == ["fig-consort.svg", "fig-scores.svg", "fig-survival.svg"]
