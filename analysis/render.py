@@ -81,13 +81,18 @@ def pandoc_path() -> str:
     """The pandoc executable inside the pypandoc-binary wheel, and never another one.
 
     pypandoc itself may prefer a pandoc found on PATH (or named by ``PYPANDOC_PANDOC``),
-    whose version and output differ; the build always runs the wheel's own binary.
+    whose version and output differ; the build always runs the wheel's own binary. The
+    package is only located, not imported (its import costs more than a pandoc call).
     """
-    try:
-        import pypandoc
-    except ImportError:  # pragma: no cover - a dependency
-        raise RenderError("pypandoc-binary is not installed: run `make report` to install it") from None
-    exe = Path(pypandoc.__file__).resolve().parent / "files" / ("pandoc.exe" if os.name == "nt" else "pandoc")
+    import importlib.util
+    import sys
+
+    module = sys.modules.get("pypandoc")
+    spec = None if module is not None else importlib.util.find_spec("pypandoc")
+    origin = module.__file__ if module is not None else (spec.origin if spec is not None else None)
+    if origin is None:  # pragma: no cover - a dependency
+        raise RenderError("pypandoc-binary is not installed: run `make report` to install it")
+    exe = Path(origin).resolve().parent / "files" / ("pandoc.exe" if os.name == "nt" else "pandoc")
     if not exe.is_file():
         raise RenderError(
             f"the pandoc binary of the pypandoc-binary wheel is missing ({exe}); pypandoc without its "

@@ -320,8 +320,59 @@ class _MemoryBytecodeCache(jinja2.BytecodeCache):
 _BYTECODE_CACHE = _MemoryBytecodeCache()
 
 
-def make_environment(search_path: list[Path]) -> SandboxedEnvironment:
-    """The strict, sandboxed environment shared by every study's templates."""
+def _environment_fingerprint() -> str:
+    """What the compiled code of a template depends on besides its source: this module and
+    the syntax settings (the environment, its extension and finalize) and Jinja's version."""
+    import hashlib
+
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256(jinja2.__version__.encode("ascii"))
+    for name in ("templating.py", "templatesyntax.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class _FolderBytecodeCache(_MemoryBytecodeCache):
+    """The process's compiled templates, and under ``folder`` those of earlier builds, so a
+    build does not compile again the templates that did not change (compiling them is most
+    of the time spent rendering them). A file is named by the environment's fingerprint and
+    Jinja's key; Jinja still checks the source's checksum before using it. Best effort: a
+    folder that cannot be read or written only costs the compile."""
+
+    def __init__(self, folder: Path) -> None:
+        self._store = _BYTECODE_CACHE._store  # one store per process, whichever cache fills it
+        self.folder = folder
+        self._prefix = _environment_fingerprint()
+
+    def _file(self, bucket: jinja2.bccache.Bucket) -> Path:
+        return self.folder / f"{self._prefix}-{bucket.key}.jinja"
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key not in self._store:
+            try:
+                self._store[bucket.key] = self._file(bucket).read_bytes()
+            except OSError:
+                return
+        super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        super().dump_bytecode(bucket)
+        path = self._file(bucket)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.name}.{os.getpid()}")
+            partial.write_bytes(self._store[bucket.key])
+            os.replace(partial, path)  # two builds side by side never see half a file
+        except OSError:
+            pass
+
+
+def make_environment(search_path: list[Path], cache: Path | None = None) -> SandboxedEnvironment:
+    """The strict, sandboxed environment shared by every study's templates.
+
+    ``cache``: a folder that keeps the compiled templates between processes (a build's
+    ``build/.jinja``); without it they are kept for the life of the process only.
+    """
     env = LimitedSandbox(
         loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
         extensions=[KeepProseNewlines],
@@ -330,7 +381,8 @@ def make_environment(search_path: list[Path]) -> SandboxedEnvironment:
         **LEXER_SETTINGS,
         # autoescape for markdown: every `{{ ... }}` goes through to_markdown
         finalize=to_markdown,
-        bytecode_cache=_BYTECODE_CACHE,  # every environment is made here, with the same settings
+        # every environment is made here, with the same settings
+        bytecode_cache=_BYTECODE_CACHE if cache is None else _FolderBytecodeCache(cache),
     )
     env.filters["code"] = code_span
     env.filters["email"] = email_link
@@ -584,11 +636,13 @@ def render_manuscript(
     context: dict[str, Any],
     entry: str = "manuscript.qmd.j2",
     alpha: float = 0.05,
+    cache: Path | None = None,
 ) -> str:
     """Render a study's entry template to Quarto markdown.
 
-    Raises :class:`TemplateError` with ``template:line: message`` for any template problem
-    (the ``lit()`` escapes are listed by the lint, not here).
+    ``cache`` keeps the compiled templates in that folder for the next process (see
+    :func:`make_environment`). Raises :class:`TemplateError` with ``template:line: message``
+    for any template problem (the ``lit()`` escapes are listed by the lint, not here).
     """
     def table_markdown(table: dict[str, Any], style: Style) -> str:
         from analysis.tables.render import to_markdown as render_table
@@ -598,7 +652,7 @@ def render_manuscript(
     folders = [templates_root / study_id, templates_root / "_shared"]
     check_template_links(folders, templates_root)
     check_code_spans(folders, templates_root)
-    env = make_environment(folders)
+    env = make_environment(folders, cache)
     helpers = Helpers(store, alpha, table_markdown)
     names = build_namespaces(store)
     globals_ = _install_helpers(env, helpers)

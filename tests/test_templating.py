@@ -129,3 +129,45 @@ def test_direction_compares_what_composite_values_mean(tmp_path):
         '{{ direction(ae.ID, ae.ID, "more", "less", "as") }}')
     text = render_manuscript(tmp_path, "t", s, {})
     assert text == "more lower as"
+
+
+def test_compiled_templates_are_kept_in_the_cache_folder_for_the_next_process(tmp_path, monkeypatch):
+    """A build keeps the compiled templates in build/.jinja: the next process loads them
+    instead of compiling again, and a template whose source changed is compiled afresh."""
+    import jinja2
+
+    from analysis import templating
+
+    cache = tmp_path / "cache"
+    (tmp_path / "t").mkdir()
+    (tmp_path / "_shared").mkdir()
+    entry = tmp_path / "t" / "manuscript.qmd.j2"
+    entry.write_text("Median {{ pfs.median.ID }} months.", encoding="utf-8")
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def spy(self, source, name=None, filename=None, raw=False, defer_init=False):
+        compiled.append(name)
+        return real(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", spy)
+
+    def new_process() -> None:  # what a process remembers of compiled templates is gone
+        monkeypatch.setattr(templating._BYTECODE_CACHE, "_store", {})
+
+    new_process()
+    first = render_manuscript(tmp_path, "t", store(), {}, cache=cache)
+    assert compiled == ["manuscript.qmd.j2"] and len(list(cache.glob("*.jinja"))) == 1
+    new_process()
+    assert render_manuscript(tmp_path, "t", store(), {}, cache=cache) == first
+    assert compiled == ["manuscript.qmd.j2"]  # loaded from the folder, not compiled
+    entry.write_text("Median {{ pfs.median.RD }} months.", encoding="utf-8")
+    new_process()
+    assert render_manuscript(tmp_path, "t", store(), {}, cache=cache) == \
+        'Median [25.04]{.val title="pfs.median.RD"} months.'
+    assert compiled == ["manuscript.qmd.j2", "manuscript.qmd.j2"]
+    # another environment (a changed templating.py, another Jinja) never reads these files
+    monkeypatch.setattr(templating, "_environment_fingerprint", lambda: "other")
+    new_process()
+    render_manuscript(tmp_path, "t", store(), {}, cache=cache)
+    assert len(compiled) == 3 and len(list(cache.glob("other-*.jinja"))) == 1
