@@ -11,6 +11,7 @@ Jinja comments are ``{## ... ##}`` so they never clash with Quarto labels (``{#t
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -300,24 +301,59 @@ class LimitedSandbox(SandboxedEnvironment):
         return super().call(__context, __obj, *args, **kwargs)
 
 
-class _MemoryBytecodeCache(jinja2.BytecodeCache):
-    """Compiled templates kept for the life of the process. Jinja keys each entry on the
-    template's name and file and checks the source's checksum before using it, so a
-    long-running process (the preview) recompiles only the templates that changed."""
+class _BytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for the life of the process and on disk between
+    processes. Jinja keys each entry on the template's name and file and checks the source's
+    checksum before using it, so a long-running process (the preview) recompiles only the
+    templates that changed, and a cold build compiles none that an earlier build compiled.
+
+    The disk copy is Jinja's :class:`~jinja2.FileSystemBytecodeCache` in its per-user folder
+    (``_jinja2-cache-<uid>`` in the system's temporary folder, readable by the user only, which
+    Jinja checks), under a name that changes with Jinja's version and with this module's and
+    the lexer settings' source (what the compiled code depends on besides the template). A
+    cache that cannot be used is skipped: the templates are compiled as without one.
+    """
 
     def __init__(self) -> None:
         self._store: dict[str, bytes] = {}
+        self._disk: jinja2.FileSystemBytecodeCache | bool | None = False  # False: not opened yet
+
+    def _files(self) -> jinja2.FileSystemBytecodeCache | None:
+        if self._disk is False:
+            import hashlib
+
+            from analysis import templatesyntax
+
+            digest = hashlib.sha256(jinja2.__version__.encode())
+            for module in (__file__, templatesyntax.__file__):
+                digest.update(Path(module).read_bytes())
+            try:
+                self._disk = jinja2.FileSystemBytecodeCache(pattern=f"cm-{digest.hexdigest()[:16]}-%s.cache")
+            except (OSError, RuntimeError):  # no safe folder: memory only
+                self._disk = None
+        return self._disk or None
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         data = self._store.get(bucket.key)
         if data is not None:
             bucket.bytecode_from_string(data)
+            return
+        disk = self._files()
+        if disk is not None:
+            try:
+                disk.load_bytecode(bucket)
+            except Exception:  # unreadable or truncated: compile instead
+                bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         self._store[bucket.key] = bucket.bytecode_to_string()
+        disk = self._files()
+        if disk is not None:
+            with contextlib.suppress(OSError):
+                disk.dump_bytecode(bucket)
 
 
-_BYTECODE_CACHE = _MemoryBytecodeCache()
+_BYTECODE_CACHE = _BytecodeCache()
 
 
 def make_environment(search_path: list[Path]) -> SandboxedEnvironment:

@@ -129,3 +129,40 @@ def test_direction_compares_what_composite_values_mean(tmp_path):
         '{{ direction(ae.ID, ae.ID, "more", "less", "as") }}')
     text = render_manuscript(tmp_path, "t", s, {})
     assert text == "more lower as"
+
+
+def test_compiled_templates_are_kept_on_disk_between_processes(tmp_path, monkeypatch):
+    """A cold process loads the bytecode an earlier one compiled (Jinja checks the source's
+    checksum, so an edited template is compiled again); no usable cache folder, no error."""
+    import jinja2
+
+    from analysis import templating
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "a.md.j2").write_text("Hello {{ name }}.\n", encoding="utf-8")
+    disk = jinja2.FileSystemBytecodeCache(str(tmp_path / "cache"), "%s.cache")
+    (tmp_path / "cache").mkdir()
+    monkeypatch.setattr(jinja2, "FileSystemBytecodeCache", lambda pattern: disk)
+
+    def render(cache):
+        monkeypatch.setattr(templating, "_BYTECODE_CACHE", cache)
+        return templating.make_environment([folder]).get_template("a.md.j2").render(name="Ada")
+
+    compiled = []
+    monkeypatch.setattr(jinja2.Environment, "_compile",
+                        lambda self, source, filename, _orig=jinja2.Environment._compile:
+                        compiled.append(filename) or _orig(self, source, filename))
+    assert render(templating._BytecodeCache()) == "Hello Ada.\n"
+    assert len(compiled) == 1 and len(list((tmp_path / "cache").iterdir())) == 1
+    assert render(templating._BytecodeCache()) == "Hello Ada.\n"  # a new process: from disk
+    assert len(compiled) == 1
+    (folder / "a.md.j2").write_text("Goodbye {{ name }}.\n", encoding="utf-8")
+    assert render(templating._BytecodeCache()) == "Goodbye Ada.\n"
+    assert len(compiled) == 2
+
+    def unsafe(pattern):
+        raise RuntimeError("Cannot determine safe temp directory.")
+
+    monkeypatch.setattr(jinja2, "FileSystemBytecodeCache", unsafe)
+    assert render(templating._BytecodeCache()) == "Goodbye Ada.\n"
