@@ -26,7 +26,7 @@ from analysis.frontmatter import FrontMatter
 from analysis.results import ResultsStore
 
 __all__ = ["CHECKLISTS", "ChecklistItem", "Manuscript", "WordCount", "WordCounts", "check_checklist",
-           "check_word_limits", "count_words", "missing_items"]
+           "check_word_limits", "count_words", "missing_items", "word_counts"]
 
 
 @dataclass(frozen=True)
@@ -218,9 +218,17 @@ def _section_blocks(blocks: list[Any]) -> tuple[list[Any], list[Any]]:
     return abstract, main
 
 
+def word_counts(ast: dict[str, Any]) -> WordCounts:
+    """Words of the abstract and of the main text of a manuscript as pandoc's reader gives it
+    (its JSON AST, before any filter). A build takes the AST from its first pandoc call
+    (:func:`analysis.render.render`'s ``on_read``) instead of reading the manuscript again."""
+    abstract, main = _section_blocks(ast["blocks"])
+    return WordCounts(abstract=_words(abstract), main=_words(main))
+
+
 class WordCount:
     """The word count of a generated manuscript, computed by a pandoc process started at once,
-    so that the build goes on with its checks while pandoc reads the text; :meth:`result`
+    so that the caller goes on with other work while pandoc reads the text; :meth:`result`
     waits for it. ``count_words(text)`` is the same in one call."""
 
     def __init__(self, markdown: str) -> None:
@@ -251,11 +259,11 @@ class WordCount:
             if self._proc.returncode != 0:
                 raise RenderError("pandoc could not read the manuscript to count its words:\n"
                                   + self._err.read().decode("utf-8", "replace").strip())
-            abstract, main = _section_blocks(json.load(self._out)["blocks"])
+            ast = json.load(self._out)
         finally:
             for f in self._files:
                 f.close()
-        return WordCounts(abstract=_words(abstract), main=_words(main))
+        return word_counts(ast)
 
 
 def count_words(markdown: str) -> WordCounts:

@@ -418,7 +418,8 @@ class _Draft:
     store: ResultsStore
     prov: dict[str, Any]
     text: str
-    words: Callable[[], dict[str, str]]  # the word counts by placeholder (waits for pandoc)
+    words: Callable[[], dict[str, str]]  # the word counts by placeholder (from `read`, or pandoc's own reading)
+    read: Callable[[dict[str, Any]], None]  # given pandoc's reading of the source by the first renderer
 
     def filled(self, source: str) -> str:
         """``source`` with the word counts in place of their placeholders."""
@@ -427,8 +428,8 @@ class _Draft:
 
 def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], results: str) -> _Draft:
     """Lint, render the templates with the results (``results.json``'s text) and run every
-    check of the text; the word counts are still being computed when this returns."""
-    from analysis.checklist import Manuscript, WordCount, check_checklist, check_word_limits
+    check of the text; the word counts are made when the renderers have read the text."""
+    from analysis.checklist import Manuscript, WordCounts, check_checklist, check_word_limits, count_words, word_counts
     from analysis.frontmatter import front_matter_yaml, load_front_matter
     from analysis.templating import render_manuscript
 
@@ -447,32 +448,32 @@ def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], r
                "front_yaml": front_matter_yaml(front)}
     say("rendering templates")
     # The word counts stand outside the abstract and the main text, so printing them does not
-    # change them: the templates are rendered once with a placeholder for each count, pandoc
-    # counts the words in the background while the checks and the renderers run, and the
-    # counts replace the placeholders (letters only, so no escaping touches them).
+    # change them: the templates are rendered once with a placeholder for each count, the
+    # counts are taken from the first renderer's reading of the text (pandoc's, before any
+    # filter) and replace the placeholders (letters only, so no escaping touches them).
     journal = config.get("journal") or {}
     context["words"] = {"abstract": _WORDS_ABSTRACT, "main": _WORDS_MAIN,
                         "abstract_limit": journal.get("abstract_words"), "main_limit": journal.get("main_words")}
     text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
-    counting = WordCount(text)
-    try:
-        items = check_checklist(Manuscript(config, front, store, text), where)
-        if items:
-            say(f"checklist {config['checklist']}: all {len(items)} checked items present")
-        say("checking the paper trail")
-        check_trail(store, text)
-    except BaseException:
-        counting.cancel()
-        raise
+    items = check_checklist(Manuscript(config, front, store, text), where)
+    if items:
+        say(f"checklist {config['checklist']}: all {len(items)} checked items present")
+    say("checking the paper trail")
+    check_trail(store, text)
+    counted: list[WordCounts] = []
+
+    def read(ast: dict[str, Any]) -> None:
+        counted[:] = [word_counts(ast)]
 
     @functools.cache
     def words() -> dict[str, str]:
-        counts = counting.result()
+        # no renderer read the text (another engine, or no manuscript format): pandoc reads it now
+        counts = counted[0] if counted else count_words(text)
         check_word_limits(counts, config, where)
         say(f"words: abstract {counts.abstract}, main text {counts.main}")
         return {_WORDS_ABSTRACT: str(counts.abstract), _WORDS_MAIN: str(counts.main)}
 
-    draft = _Draft(config, store, prov, text, words)
+    draft = _Draft(config, store, prov, text, words, read)
     if engine != "embedded":  # another engine renders the .qmd itself: it must hold the counts
         draft.text = draft.filled(text)
     return draft
@@ -517,7 +518,7 @@ def _write_report(
             write_project(stage, shared)
         # the embedded renderers start at once, the word counts still placeholders in the source
         written = render(stage / "manuscript.qmd", shared, formats, engine, draft.prov["epoch"], say,
-                         _render_options(draft.config), embed=not quick, late=draft.words)
+                         _render_options(draft.config), embed=not quick, late=draft.words, on_read=draft.read)
         write_text_atomic(stage / "manuscript.qmd", lift_front_matter(draft.filled(text)))
         if quick:
             copy_figures()

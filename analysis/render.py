@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from analysis.errors import RenderError
 from analysis.formats import (
@@ -41,6 +42,7 @@ __all__ = [
     "MANUSCRIPT_FORMATS",
     "READER",
     "SAFE_LINKS_FILTER",
+    "SOURCE_AST_FILTER",
     "SUFFIXES",
     "RenderOptions",
     "fill_placeholders",
@@ -60,6 +62,9 @@ READER = ("markdown-raw_html-raw_attribute-raw_tex"
            "+fenced_divs+bracketed_spans+grid_tables+pipe_tables+yaml_metadata_block+implicit_figures")
 #: Lua filter run last by every pandoc call (after citeproc): refuses unsafe link and image targets.
 SAFE_LINKS_FILTER = "safe-links.lua"
+#: Lua filter (the package's own) run first by one pandoc call of :func:`render`: it writes the
+#: document as the reader gave it to the file named by ``ANALYSIS_SOURCE_AST`` (see ``on_read``).
+SOURCE_AST_FILTER = Path(__file__).with_name("source-ast.lua")
 
 
 @dataclass(frozen=True)
@@ -177,15 +182,25 @@ def _without_lua_trace(text: str) -> str:
     return "\n".join(lines).strip()
 
 
+def _writing_ast(cmd: list[str], env: dict[str, str], ast: Path) -> tuple[list[str], dict[str, str]]:
+    """A pandoc call's command and environment such that it also writes the source as its
+    reader gave it to ``ast`` (``SOURCE_AST_FILTER``, run before every other filter)."""
+    at = cmd.index("--from") + 2  # right after the reader: before crossref.lua changes anything
+    return [*cmd[:at], "--lua-filter", str(SOURCE_AST_FILTER), *cmd[at:]], {**env, "ANALYSIS_SOURCE_AST": str(ast)}
+
+
 class _Job:
     """One pandoc subprocess started now; :meth:`wait` checks how it ended."""
 
     def __init__(self, cmd: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
-        self.what = what
+        self.what, self.waited = what, False
         self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True)
 
     def wait(self) -> None:
+        if self.waited:
+            return  # the reading call is waited for before the others, and again in their loop
+        self.waited = True
         out, err = self.proc.communicate()
         if self.proc.returncode != 0:
             detail = _without_lua_trace((err or out).strip())
@@ -195,6 +210,9 @@ class _Job:
             raise RenderError(f"{self.what} reported problems:\n" + "\n".join(warnings))
 
     def kill(self) -> None:
+        if self.waited:
+            return
+        self.waited = True
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.communicate()
@@ -311,13 +329,18 @@ def render(
     *,
     embed: bool = True,
     late: Callable[[], Mapping[str, str]] | None = None,
+    on_read: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[Path]:
     """Render ``qmd`` (inside a staging folder) to each format; return the files written.
 
     ``embed=False`` links the HTML's figures and CSS instead of embedding them. ``late`` gives
     values the source holds as placeholders because they were not known when the renderers
     started (the word counts): each output has them filled in (:func:`fill_placeholders`) as
-    soon as its renderer is done, before it is finished or compiled.
+    soon as its renderer is done, before it is finished or compiled. ``on_read`` is given the
+    source as pandoc's reader gives it (its JSON AST, before any filter) before ``late`` is
+    first asked: the first pandoc call started writes it on the side, so nothing reads the
+    source only for that (the word counts). It is not called when no pandoc call runs (the
+    ``quarto`` engine, or no manuscript format).
 
     The pandoc calls run concurrently; the PDF is compiled by typst in this process as soon
     as pandoc has written its typst source. The figures' PNG (for the DOCX) and submission
@@ -353,19 +376,31 @@ def render(
     makers = {"html": lambda q, o, s: _html_cmd(q, o, s, tuple(f for f in manuscript if f != "html"), embed),
               "docx": _docx_cmd, "jats": _jats_cmd}
     jobs: dict[str, _Job] = {}
+    ast: Path | None = None
+    reader: list[str] = []  # the format whose pandoc call writes the source's AST (the first started)
     try:
         # typst's source first: it has the most work left after pandoc (the typst compile);
         # the DOCX's pictures are made while pandoc writes it: pandoc reads stand-ins of the
         # right size, and the DOCX gets the real pictures when it is finished
         pictures = figurefiles.DocxPictures(figures) if "docx" in manuscript else None
         early = pictures is not None and pictures.stand_ins()
-        if "pdf" in manuscript:
-            jobs["pdf"] = _Job(_typst_cmd(qmd, typ, shared), qmd.parent, env, "pandoc (typst)")
+        if on_read is not None and manuscript:
+            handle, name = tempfile.mkstemp(prefix="source-ast-", suffix=".json")
+            os.close(handle)
+            ast = Path(name)
 
         def start(fmt: str) -> None:
-            jobs[fmt] = _Job(makers[fmt](qmd, qmd.with_suffix(SUFFIXES[fmt]), shared), qmd.parent, env,
-                             f"pandoc ({fmt.upper()})")
+            if ast is not None and (not reader or reader[0] == fmt):
+                reader[:] = [fmt]
+            cmd = _typst_cmd(qmd, typ, shared) if fmt == "pdf" else makers[fmt](qmd, qmd.with_suffix(SUFFIXES[fmt]),
+                                                                                shared)
+            own = env
+            if ast is not None and reader == [fmt]:
+                cmd, own = _writing_ast(cmd, env, ast)
+            jobs[fmt] = _Job(cmd, qmd.parent, own, "pandoc (typst)" if fmt == "pdf" else f"pandoc ({fmt.upper()})")
 
+        if "pdf" in manuscript:
+            start("pdf")
         for fmt in sorted(set(manuscript) & set(makers), key=("html", "jats", "docx").index):
             if fmt != "docx" or early:
                 start(fmt)
@@ -379,6 +414,12 @@ def render(
                 early = False
         if "figures" in formats:
             outputs += figurefiles.submission_files(figures, source_date_epoch)
+        if reader and on_read is not None and ast is not None:
+            # the reading call first: the values `late` gives may depend on what it read
+            order = [*reader, *(f for f in jobs if f not in reader)]
+            jobs = {f: jobs[f] for f in order}
+            jobs[reader[0]].wait()
+            on_read(json.loads(ast.read_bytes()))
         if "pdf" in jobs:
             jobs.pop("pdf").wait()
             _fill_file(typ, late)
@@ -400,4 +441,6 @@ def render(
     finally:
         for job in jobs.values():
             job.kill()
+        if ast is not None:
+            ast.unlink(missing_ok=True)
     return outputs

@@ -85,6 +85,42 @@ def test_word_counts_from_the_pandoc_reading():
     assert counts == WordCounts(abstract=6, main=6)
 
 
+@pytest.mark.parametrize("formats", [("html",), ("docx", "jats"), ("pdf", "html")])
+def test_the_first_renderer_reads_the_words_for_the_count(tmp_path, formats):
+    """The first pandoc call started writes its reading of the source (before any filter) on
+    the side; the counts from it are count_words' own, and no other pandoc call reads the text."""
+    import subprocess
+    from pathlib import Path
+
+    from analysis.checklist import word_counts
+    from analysis.render import render
+
+    qmd = tmp_path / "manuscript.qmd"
+    qmd.write_text(TEXT.replace("x.svg", "figures/x.svg"), encoding="utf-8")
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "x.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="72pt" height="36pt" viewBox="0 0 72 36"/>', encoding="utf-8")
+    (tmp_path / "references.bib").write_text("@article{cite2020, title={A}, year={2020}}\n"
+                                              "@article{other, title={B}, year={2021}}\n", encoding="utf-8")
+    text = qmd.read_text(encoding="utf-8").replace("title: \"T\"", "title: \"T\"\nbibliography: references.bib")
+    qmd.write_text(text, encoding="utf-8")
+    read: list[dict] = []
+    calls: list[list[str]] = []
+    real = subprocess.Popen
+
+    def spy(cmd, *args, **kwargs):
+        calls.append(list(cmd))
+        return real(cmd, *args, **kwargs)
+
+    shared = Path(__file__).resolve().parents[1] / "templates" / "_shared"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(subprocess, "Popen", spy)
+        render(qmd, shared, formats, on_read=read.append)
+    assert len(read) == 1 and word_counts(read[0]) == count_words(text) == WordCounts(abstract=6, main=6)
+    readers = [c for c in calls if any(a.endswith("source-ast.lua") for a in c)]
+    assert len(readers) == 1 and len(calls) == len(formats)  # one pandoc call per format, no other
+
+
 def test_complete_consort_passes():
     assert len(check_checklist(manuscript(COMPLETE_CONSORT))) == len(CHECKLISTS["consort"])
 
