@@ -21,6 +21,7 @@ over a large figure never waits for the worker to finish the previous one.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import pickle
@@ -63,6 +64,8 @@ class FigureWorker:
     """
 
     def __init__(self) -> None:
+        import numpy  # noqa: F401 - both processes need it: imported once, before the fork
+
         self._folder = Path(tempfile.mkdtemp(prefix="figure-worker-"))
         self._submitted: list[str] = []
         try:
@@ -82,6 +85,7 @@ class FigureWorker:
         if self._pid == 0:  # the child: draw until the pipe closes, then leave without exit handlers
             code = 0
             try:
+                _forked()
                 os.close(self._write)
                 _serve(read, self._folder)
             except BaseException:
@@ -144,6 +148,13 @@ class FigureWorker:
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
+def _forked() -> None:
+    """In a forked child: leave the objects inherited from the parent out of garbage collection.
+    A collection would touch every one of them (a large heap in a warm process such as the
+    preview's), copying the parent's memory page by page for nothing."""
+    gc.freeze()
+
+
 def _serve(jobs_fd: int, folder: Path) -> None:
     """The child's loop: import matplotlib while the parent computes, then draw each job in a
     process of its own forked from here (matplotlib already imported), as many at a time as
@@ -163,6 +174,7 @@ def _serve(jobs_fd: int, folder: Path) -> None:
             if pid == 0:
                 code = 1
                 try:
+                    _forked()
                     code = _draw(folder / line.decode().strip(), folder)
                 finally:
                     os._exit(code)

@@ -454,7 +454,7 @@ def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], r
     journal = config.get("journal") or {}
     context["words"] = {"abstract": _WORDS_ABSTRACT, "main": _WORDS_MAIN,
                         "abstract_limit": journal.get("abstract_words"), "main_limit": journal.get("main_words")}
-    text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha, cache=root / "build" / ".jinja")
+    text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
     items = check_checklist(Manuscript(config, front, store, text), where)
     if items:
         say(f"checklist {config['checklist']}: all {len(items)} checked items present")

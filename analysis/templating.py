@@ -11,6 +11,7 @@ Jinja comments are ``{## ... ##}`` so they never clash with Quarto labels (``{#t
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -300,79 +301,63 @@ class LimitedSandbox(SandboxedEnvironment):
         return super().call(__context, __obj, *args, **kwargs)
 
 
-class _MemoryBytecodeCache(jinja2.BytecodeCache):
-    """Compiled templates kept for the life of the process. Jinja keys each entry on the
-    template's name and file and checks the source's checksum before using it, so a
-    long-running process (the preview) recompiles only the templates that changed."""
+class _BytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for the life of the process and on disk between
+    processes. Jinja keys each entry on the template's name and file and checks the source's
+    checksum before using it, so a long-running process (the preview) recompiles only the
+    templates that changed, and a cold build compiles none that an earlier build compiled.
+
+    The disk copy is Jinja's :class:`~jinja2.FileSystemBytecodeCache` in its per-user folder
+    (``_jinja2-cache-<uid>`` in the system's temporary folder, readable by the user only, which
+    Jinja checks), under a name that changes with Jinja's version and with this module's and
+    the lexer settings' source (what the compiled code depends on besides the template). A
+    cache that cannot be used is skipped: the templates are compiled as without one.
+    """
 
     def __init__(self) -> None:
         self._store: dict[str, bytes] = {}
+        self._disk: jinja2.FileSystemBytecodeCache | bool | None = False  # False: not opened yet
+
+    def _files(self) -> jinja2.FileSystemBytecodeCache | None:
+        if self._disk is False:
+            import hashlib
+
+            from analysis import templatesyntax
+
+            digest = hashlib.sha256(jinja2.__version__.encode())
+            for module in (__file__, templatesyntax.__file__):
+                digest.update(Path(module).read_bytes())
+            try:
+                self._disk = jinja2.FileSystemBytecodeCache(pattern=f"cm-{digest.hexdigest()[:16]}-%s.cache")
+            except (OSError, RuntimeError):  # no safe folder: memory only
+                self._disk = None
+        return self._disk or None
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         data = self._store.get(bucket.key)
         if data is not None:
             bucket.bytecode_from_string(data)
+            return
+        disk = self._files()
+        if disk is not None:
+            try:
+                disk.load_bytecode(bucket)
+            except Exception:  # unreadable or truncated: compile instead
+                bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         self._store[bucket.key] = bucket.bytecode_to_string()
+        disk = self._files()
+        if disk is not None:
+            with contextlib.suppress(OSError):
+                disk.dump_bytecode(bucket)
 
 
-_BYTECODE_CACHE = _MemoryBytecodeCache()
+_BYTECODE_CACHE = _BytecodeCache()
 
 
-def _environment_fingerprint() -> str:
-    """What the compiled code of a template depends on besides its source: this module and
-    the syntax settings (the environment, its extension and finalize) and Jinja's version."""
-    import hashlib
-
-    here = Path(__file__).resolve().parent
-    digest = hashlib.sha256(jinja2.__version__.encode("ascii"))
-    for name in ("templating.py", "templatesyntax.py"):
-        digest.update((here / name).read_bytes())
-    return digest.hexdigest()[:16]
-
-
-class _FolderBytecodeCache(_MemoryBytecodeCache):
-    """The process's compiled templates, and under ``folder`` those of earlier builds, so a
-    build does not compile again the templates that did not change (compiling them is most
-    of the time spent rendering them). A file is named by the environment's fingerprint and
-    Jinja's key; Jinja still checks the source's checksum before using it. Best effort: a
-    folder that cannot be read or written only costs the compile."""
-
-    def __init__(self, folder: Path) -> None:
-        self._store = _BYTECODE_CACHE._store  # one store per process, whichever cache fills it
-        self.folder = folder
-        self._prefix = _environment_fingerprint()
-
-    def _file(self, bucket: jinja2.bccache.Bucket) -> Path:
-        return self.folder / f"{self._prefix}-{bucket.key}.jinja"
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        if bucket.key not in self._store:
-            try:
-                self._store[bucket.key] = self._file(bucket).read_bytes()
-            except OSError:
-                return
-        super().load_bytecode(bucket)
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        super().dump_bytecode(bucket)
-        path = self._file(bucket)
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f".{path.name}.{os.getpid()}")
-            partial.write_bytes(self._store[bucket.key])
-            os.replace(partial, path)  # two builds side by side never see half a file
-        except OSError:
-            pass
-
-
-def make_environment(search_path: list[Path], cache: Path | None = None) -> SandboxedEnvironment:
-    """The strict, sandboxed environment shared by every study's templates.
-
-    ``cache``: a folder that keeps the compiled templates between processes (a build's
-    ``build/.jinja``); without it they are kept for the life of the process only.
-    """
+def make_environment(search_path: list[Path]) -> SandboxedEnvironment:
+    """The strict, sandboxed environment shared by every study's templates."""
     env = LimitedSandbox(
         loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
         extensions=[KeepProseNewlines],
@@ -381,8 +366,7 @@ def make_environment(search_path: list[Path], cache: Path | None = None) -> Sand
         **LEXER_SETTINGS,
         # autoescape for markdown: every `{{ ... }}` goes through to_markdown
         finalize=to_markdown,
-        # every environment is made here, with the same settings
-        bytecode_cache=_BYTECODE_CACHE if cache is None else _FolderBytecodeCache(cache),
+        bytecode_cache=_BYTECODE_CACHE,  # every environment is made here, with the same settings
     )
     env.filters["code"] = code_span
     env.filters["email"] = email_link
@@ -636,13 +620,11 @@ def render_manuscript(
     context: dict[str, Any],
     entry: str = "manuscript.qmd.j2",
     alpha: float = 0.05,
-    cache: Path | None = None,
 ) -> str:
     """Render a study's entry template to Quarto markdown.
 
-    ``cache`` keeps the compiled templates in that folder for the next process (see
-    :func:`make_environment`). Raises :class:`TemplateError` with ``template:line: message``
-    for any template problem (the ``lit()`` escapes are listed by the lint, not here).
+    Raises :class:`TemplateError` with ``template:line: message`` for any template problem
+    (the ``lit()`` escapes are listed by the lint, not here).
     """
     def table_markdown(table: dict[str, Any], style: Style) -> str:
         from analysis.tables.render import to_markdown as render_table
@@ -652,7 +634,7 @@ def render_manuscript(
     folders = [templates_root / study_id, templates_root / "_shared"]
     check_template_links(folders, templates_root)
     check_code_spans(folders, templates_root)
-    env = make_environment(folders, cache)
+    env = make_environment(folders)
     helpers = Helpers(store, alpha, table_markdown)
     names = build_namespaces(store)
     globals_ = _install_helpers(env, helpers)
