@@ -518,7 +518,8 @@ def _write_report(
             write_project(stage, shared)
         # the embedded renderers start at once, the word counts still placeholders in the source
         written = render(stage / "manuscript.qmd", shared, formats, engine, draft.prov["epoch"], say,
-                         _render_options(draft.config), embed=not quick, late=draft.words, on_read=draft.read)
+                         _render_options(draft.config), embed=not quick, late=draft.words, on_read=draft.read,
+                         pictures_cache=root / "build" / ".pictures" / study_id)
         write_text_atomic(stage / "manuscript.qmd", lift_front_matter(draft.filled(text)))
         if quick:
             copy_figures()
