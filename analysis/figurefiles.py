@@ -18,6 +18,7 @@ pandoc reads to size the picture in Word, and no timestamp: the bytes depend on 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import os
@@ -188,16 +189,88 @@ def with_ppi(png: bytes, ppi: int) -> bytes:
     return png[:8] + chunks[0] + phys + b"".join(chunks[1:])  # pHYs must come before the image data
 
 
+class _PictureCache:
+    """PNGs made from SVGs, kept between builds in the user's cache folder
+    (``$XDG_CACHE_HOME/clinical-manuscripts/pictures``, else ``~/.cache/...``), so a figure
+    that did not change is not rasterised again: typst spends about 0.2 s on each figure at
+    300 pixels per inch. A picture's name is the SHA-256 of its SVG's bytes, the resolution
+    and the typst wheel's version, which together decide every byte of it. The newest
+    :attr:`KEEP` pictures are kept. A folder that cannot be used costs only the conversion.
+    """
+
+    KEEP = 200
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @classmethod
+    def open(cls) -> _PictureCache | None:
+        """The cache, or None when there is no folder to keep it in."""
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        if not os.path.isabs(base):
+            return None
+        folder = Path(base) / "clinical-manuscripts" / "pictures"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+        return cls(folder)
+
+    @staticmethod
+    def key(svg: bytes, ppi: int) -> str:
+        """The name of the picture of ``svg`` at ``ppi``."""
+        import typst
+
+        digest = hashlib.sha256(svg)
+        digest.update(f"|{ppi}|typst {typst.__version__}".encode())
+        return digest.hexdigest()
+
+    def get(self, key: str) -> bytes | None:
+        """The picture named ``key``, if it is kept and whole."""
+        path = self.folder / f"{key}.png"
+        try:
+            data = path.read_bytes()
+            os.utime(path)  # recently used: kept longer
+        except OSError:
+            return None
+        whole = data[:8] == b"\x89PNG\r\n\x1a\n" and data[-8:-4] == b"IEND"
+        return data if whole else None
+
+    def put(self, key: str, png: bytes) -> None:
+        """Keep ``png`` as ``key`` (written whole or not at all), then drop the oldest beyond
+        :attr:`KEEP`."""
+        path = self.folder / f"{key}.png"
+        part = path.with_name(f".{path.name}.{os.getpid()}")
+        try:
+            part.write_bytes(png)
+            os.replace(part, path)
+            kept = sorted(self.folder.glob("*.png"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in kept[self.KEEP:]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            part.unlink(missing_ok=True)
+
+
 def _pictures(svgs: list[Path], ppi: int) -> list[bytes]:
-    """Every SVG as a PNG at ``ppi``, all in one typst document (one page per figure)."""
+    """Every SVG as a PNG at ``ppi``: from the picture cache when the same SVG was converted
+    before, else all in one typst document (one page per figure)."""
     if not svgs:
         return []
-    folder = svgs[0].parent
-    source = _PAGE + "\n#pagebreak()\n".join(f'#image("{p.name}")' for p in svgs) + "\n"
-    pages = _typst(source, folder, "png", ppi=ppi)
-    if len(pages) != len(svgs):
-        raise RenderError(f"typst made {len(pages)} pictures of {len(svgs)} figures in {folder}")
-    return [with_ppi(page, ppi) for page in pages]
+    cache = _PictureCache.open()
+    keys = {svg: _PictureCache.key(svg.read_bytes(), ppi) for svg in svgs} if cache else {}
+    found = {svg: cache.get(keys[svg]) for svg in svgs} if cache else {}
+    todo = [svg for svg in svgs if found.get(svg) is None]
+    if todo:
+        folder = todo[0].parent
+        source = _PAGE + "\n#pagebreak()\n".join(f'#image("{p.name}")' for p in todo) + "\n"
+        pages = _typst(source, folder, "png", ppi=ppi)
+        if len(pages) != len(todo):
+            raise RenderError(f"typst made {len(pages)} pictures of {len(todo)} figures in {folder}")
+        for svg, page in zip(todo, pages, strict=True):
+            found[svg] = with_ppi(page, ppi)
+            if cache is not None:
+                cache.put(keys[svg], found[svg])
+    return [found[svg] for svg in svgs]
 
 
 def _pngs(svgs: list[Path], ppi: int, suffix: str) -> list[Path]:

@@ -11,6 +11,21 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_folder(tmp_path_factory):
+    """The tests keep the user's cache folder (the figure pictures of analysis.figurefiles)
+    in a folder of their own, so a run neither reads nor fills the developer's."""
+    import os
+
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 @pytest.fixture
 def mini_project(tmp_path: Path) -> Path:
     """A project folder with the `mini` fixture study and the repository's shared templates."""

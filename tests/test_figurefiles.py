@@ -248,3 +248,44 @@ def test_a_docx_whose_stand_ins_were_the_wrong_size_is_written_again(mini_projec
     real = (report / "figures" / "fig-cr.png").read_bytes()
     assert media == [real] and _PLACEHOLDER not in real and png_size(real)[0] == 1004
     assert started == ["pandoc (DOCX)", "pandoc (DOCX)"]  # started on the stand-ins, then again
+
+
+def test_a_picture_made_before_is_reused_and_a_changed_figure_is_converted(svg_folder, tmp_path, monkeypatch):
+    """The picture cache: the same SVG at the same resolution gives the same bytes without
+    typst; a changed SVG, a damaged cache file or no usable cache folder all convert again."""
+    import analysis.figurefiles as ff
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first = docx_pngs(svg_folder)[0].read_bytes()
+    kept = list((tmp_path / "cache" / "clinical-manuscripts" / "pictures").glob("*.png"))
+    assert len(kept) == 1 and kept[0].read_bytes() == first
+    converted = []
+    real = ff._typst
+    monkeypatch.setattr(ff, "_typst", lambda *a, **k: converted.append(a[1]) or real(*a, **k))
+    assert docx_pngs(svg_folder)[0].read_bytes() == first and converted == []
+    kept[0].write_bytes(first[: len(first) // 2])  # a damaged file is not used
+    assert docx_pngs(svg_folder)[0].read_bytes() == first and len(converted) == 1
+    assert kept[0].read_bytes() == first  # and is replaced
+    svg = svg_folder / "fig-cr.svg"
+    svg.write_bytes(svg.read_bytes().replace(b"</svg>", b"<!-- changed --></svg>"))
+    assert docx_pngs(svg_folder)[0].read_bytes() == first and len(converted) == 2  # same look, new key
+    assert len(list(kept[0].parent.glob("*.png"))) == 2
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/folder")  # not a usable cache folder
+    assert docx_pngs(svg_folder)[0].read_bytes() == first and len(converted) == 3
+
+
+def test_the_picture_cache_keeps_the_newest(tmp_path, monkeypatch):
+    import os
+
+    from analysis.figurefiles import _PictureCache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(_PictureCache, "KEEP", 3)
+    cache = _PictureCache.open()
+    png = b"\x89PNG\r\n\x1a\n" + b"x" * 8 + b"\x00\x00\x00\x00IEND\xaeB`\x82"
+    for i in range(5):
+        cache.put(f"k{i}", png)
+        os.utime(cache.folder / f"k{i}.png", (1000 + i, 1000 + i))
+    cache.put("k5", png)
+    assert sorted(p.stem for p in cache.folder.glob("*.png")) == ["k3", "k4", "k5"]
+    assert cache.get("k4") == png and cache.get("k0") is None
