@@ -518,8 +518,7 @@ def _write_report(
             write_project(stage, shared)
         # the embedded renderers start at once, the word counts still placeholders in the source
         written = render(stage / "manuscript.qmd", shared, formats, engine, draft.prov["epoch"], say,
-                         _render_options(draft.config), embed=not quick, late=draft.words, on_read=draft.read,
-                         pictures_cache=root / "build" / ".pictures" / study_id)
+                         _render_options(draft.config), embed=not quick, late=draft.words, on_read=draft.read)
         write_text_atomic(stage / "manuscript.qmd", lift_front_matter(draft.filled(text)))
         if quick:
             copy_figures()

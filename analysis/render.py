@@ -297,50 +297,6 @@ def _table_ids(qmd: Path) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _picture_keys(svgs: list[Path]) -> dict[str, str]:
-    """Each SVG's key in the picture cache: its bytes, and what converts them (the code of
-    :mod:`analysis.figurefiles`, its resolution and the typst compiler's version)."""
-    import hashlib
-
-    from analysis import figurefiles
-
-    how = hashlib.sha256(Path(figurefiles.__file__).read_bytes())
-    how.update(f"{figurefiles.DOCX_PPI} {typst_version()}".encode())
-    return {svg.stem: hashlib.sha256(how.digest() + svg.read_bytes()).hexdigest() for svg in svgs}
-
-
-def _make_pictures(pictures: Any, cache: Path | None) -> list[Path]:
-    """``pictures.make()`` (:class:`analysis.figurefiles.DocxPictures`), or the same pictures
-    from ``cache``, where an earlier build left the picture of an SVG with the same bytes
-    (converting them is the longest task of a DOCX's render). Best effort: a cache that
-    cannot be read or written costs only the conversion. The folder keeps this build's only."""
-    if cache is None or not pictures.svgs:
-        return pictures.make()
-    keys = _picture_keys(pictures.svgs)
-    try:
-        found = {stem: (cache / f"{key}.png").read_bytes() for stem, key in keys.items()}
-    except OSError:
-        found = {}
-    if found:
-        for svg in pictures.svgs:
-            pictures.pictures[svg.stem] = found[svg.stem]
-            svg.with_suffix(".png").write_bytes(found[svg.stem])
-        return [svg.with_suffix(".png") for svg in pictures.svgs]
-    written = pictures.make()
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        for stem, key in keys.items():
-            partial = cache / f".{key}.{os.getpid()}"
-            partial.write_bytes(pictures.pictures[stem])
-            os.replace(partial, cache / f"{key}.png")
-        for old in cache.iterdir():
-            if old.stem not in keys.values():
-                old.unlink()
-    except OSError:
-        pass
-    return written
-
-
 def _compile_typst(typ: Path, out: Path, root: Path, epoch: int | None = None) -> None:
     """Compile the typst source to PDF, its creation date the build date (``epoch``), so two
     builds give the same bytes."""
@@ -379,7 +335,6 @@ def render(
     embed: bool = True,
     late: Callable[[], Mapping[str, str]] | None = None,
     on_read: Callable[[dict[str, Any]], None] | None = None,
-    pictures_cache: Path | None = None,
 ) -> list[Path]:
     """Render ``qmd`` (inside a staging folder) to each format; return the files written.
 
@@ -390,8 +345,7 @@ def render(
     source as pandoc's reader gives it (its JSON AST, before any filter) before ``late`` is
     first asked: the first pandoc call started writes it on the side, so nothing reads the
     source only for that (the word counts). It is not called when no pandoc call runs (the
-    ``quarto`` engine, or no manuscript format). ``pictures_cache`` is a folder that keeps the
-    DOCX's pictures for the next build, which then converts only figures that changed.
+    ``quarto`` engine, or no manuscript format).
 
     The pandoc calls run concurrently; the PDF is compiled by typst in this process as soon
     as pandoc has written its typst source. The figures' PNG (for the DOCX) and submission
@@ -456,7 +410,7 @@ def render(
             if fmt != "docx" or early:
                 start(fmt)
         if pictures is not None:
-            outputs += _make_pictures(pictures, pictures_cache)
+            outputs += pictures.make()
             if not early:
                 start("docx")
             elif not pictures.exact:  # a stand-in of another size: pandoc reads the real ones

@@ -243,30 +243,3 @@ def test_fill_placeholders_replaces_each_and_refuses_a_split_one():
     split = b"<w:t>abstract XqzAbstrac</w:t><w:t>tWordsXqz</w:t>; main text XqzMainTextWordsXqz"
     with pytest.raises(RenderError, match=r"x.docx: the renderer changed the placeholder\(s\) \['XqzAbstractWordsXqz'\]"):
         fill_placeholders(split, values, "x.docx")
-
-
-def test_a_docx_reuses_the_pictures_of_unchanged_figures(mini_project, monkeypatch):
-    """The DOCX's pictures are kept in build/.pictures/<study>: the next build converts only
-    a figure whose SVG changed, and its DOCX is byte-identical to one made by converting."""
-    from analysis.figurefiles import DocxPictures
-    from analysis.pipeline import render_study
-
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    analyse(mini_project, "mini")
-    cache = mini_project / "build" / ".pictures" / "mini"
-    first = (render_study(mini_project, "mini", formats=("docx",)) / "manuscript.docx").read_bytes()
-    assert len(list(cache.glob("*.png"))) == 1
-    made: list[list[str]] = []
-    real = DocxPictures.make
-
-    def spy(self):
-        made.append([p.name for p in self.svgs])
-        return real(self)
-
-    monkeypatch.setattr(DocxPictures, "make", spy)
-    again = (render_study(mini_project, "mini", formats=("docx",)) / "manuscript.docx").read_bytes()
-    assert made == [] and again == first
-    svg = mini_project / "build" / "mini" / "figures" / "fig-cr.svg"
-    svg.write_bytes(svg.read_bytes().replace(b"</svg>", b"<!-- changed --></svg>"))
-    render_study(mini_project, "mini", formats=("docx",))
-    assert made == [["fig-cr.svg"]] and len(list(cache.glob("*.png"))) == 1  # the old picture is gone
