@@ -625,9 +625,15 @@ def build(
     which links its figures, is rendered meanwhile too."""
     say = progress or (lambda _msg: None)
     folder = cache if cache is not None else root / "build" / study_id
+    draft: _Draft | None = None
     with study_lock(root, study_id), _exclusive(root, study_id, say):
-        with _analysing(root, study_id, say, folder, background=True) as analysis:
-            draft = _draft(root, study_id, engine, say, analysis.results, formats)
-            if quick:  # rendered while the figures are still being saved (it links them)
-                return _write_report(root, study_id, engine, formats, say, draft, out, folder, quick, analysis)
+        try:
+            with _analysing(root, study_id, say, folder, background=True) as analysis:
+                draft = _draft(root, study_id, engine, say, analysis.results, formats)
+                if quick:  # rendered while the figures are still being saved (it links them)
+                    return _write_report(root, study_id, engine, formats, say, draft, out, folder, quick, analysis)
+        except BaseException:
+            if draft is not None and draft.reading is not None:  # the figures failed: no report to read it for
+                draft.reading.close()
+            raise
         return _write_report(root, study_id, engine, formats, say, draft, out, folder, quick)
