@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,13 +82,18 @@ def pandoc_path() -> str:
     """The pandoc executable inside the pypandoc-binary wheel, and never another one.
 
     pypandoc itself may prefer a pandoc found on PATH (or named by ``PYPANDOC_PANDOC``),
-    whose version and output differ; the build always runs the wheel's own binary.
+    whose version and output differ; the build always runs the wheel's own binary. The
+    package is only located, not imported (its import costs more than a pandoc call).
     """
-    try:
-        import pypandoc
-    except ImportError:  # pragma: no cover - a dependency
-        raise RenderError("pypandoc-binary is not installed: run `make report` to install it") from None
-    exe = Path(pypandoc.__file__).resolve().parent / "files" / ("pandoc.exe" if os.name == "nt" else "pandoc")
+    import importlib.util
+    import sys
+
+    module = sys.modules.get("pypandoc")
+    spec = None if module is not None else importlib.util.find_spec("pypandoc")
+    origin = module.__file__ if module is not None else (spec.origin if spec is not None else None)
+    if origin is None:  # pragma: no cover - a dependency
+        raise RenderError("pypandoc-binary is not installed: run `make report` to install it")
+    exe = Path(origin).resolve().parent / "files" / ("pandoc.exe" if os.name == "nt" else "pandoc")
     if not exe.is_file():
         raise RenderError(
             f"the pandoc binary of the pypandoc-binary wheel is missing ({exe}); pypandoc without its "
@@ -182,6 +188,33 @@ def _without_lua_trace(text: str) -> str:
     return "\n".join(lines).strip()
 
 
+def _what(fmt: str) -> str:
+    """How messages name the pandoc call of a format."""
+    return "pandoc (typst)" if fmt == "pdf" else f"pandoc ({fmt.upper()})"
+
+
+def _next_done(jobs: Mapping[str, _Job]) -> str:
+    """The format of a pandoc call that has ended (the PDF's first: typst's compile follows
+    it), waiting until one has."""
+    while True:
+        done = [fmt for fmt, job in jobs.items() if job.proc.poll() is not None]
+        if done:
+            return "pdf" if "pdf" in done else done[0]
+        time.sleep(0.005)
+
+
+def _wait_for_file(path: Path, job: _Job) -> None:
+    """Wait until ``job`` has written ``path`` (written whole, then renamed into place), or
+    raise :class:`RenderError` if it ended without it."""
+    while not path.exists():
+        if job.proc.poll() is not None:
+            job.wait()  # raises if it failed
+            if not path.exists():
+                raise RenderError(f"{job.what} ended without writing its reading of the source ({path.name})")
+            return
+        time.sleep(0.005)
+
+
 def _writing_ast(cmd: list[str], env: dict[str, str], ast: Path) -> tuple[list[str], dict[str, str]]:
     """A pandoc call's command and environment such that it also writes the source as its
     reader gave it to ``ast`` (``SOURCE_AST_FILTER``, run before every other filter)."""
@@ -194,14 +227,24 @@ class _Job:
 
     def __init__(self, cmd: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
         self.what, self.waited = what, False
-        self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
+        # files, not pipes: the calls are polled, and a pipe that fills up would stop pandoc
+        self._out, self._err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115 - closed in wait()
+        self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=self._out, stderr=self._err)
+
+    def _output(self) -> tuple[str, str]:
+        self.proc.wait()
+        texts = []
+        for f in (self._out, self._err):
+            f.seek(0)
+            texts.append(f.read().decode("utf-8", "replace"))
+            f.close()
+        return texts[0], texts[1]
 
     def wait(self) -> None:
         if self.waited:
-            return  # the reading call is waited for before the others, and again in their loop
+            return  # the reading call may be waited for before its turn
         self.waited = True
-        out, err = self.proc.communicate()
+        out, err = self._output()
         if self.proc.returncode != 0:
             detail = _without_lua_trace((err or out).strip())
             raise RenderError(f"{self.what} failed (exit {self.proc.returncode}):\n{detail}")
@@ -215,7 +258,7 @@ class _Job:
         self.waited = True
         if self.proc.poll() is None:
             self.proc.kill()
-        self.proc.communicate()
+        self._output()
 
 
 def _pandoc_common(shared: Path, *filters: str, jats: bool = False) -> list[str]:
@@ -377,7 +420,7 @@ def render(
               "docx": _docx_cmd, "jats": _jats_cmd}
     jobs: dict[str, _Job] = {}
     ast: Path | None = None
-    reader: list[str] = []  # the format whose pandoc call writes the source's AST (the first started)
+    reader: list[_Job] = []  # the pandoc call that writes the source's AST (the first started)
     try:
         # typst's source first: it has the most work left after pandoc (the typst compile);
         # the DOCX's pictures are made while pandoc writes it: pandoc reads stand-ins of the
@@ -385,19 +428,18 @@ def render(
         pictures = figurefiles.DocxPictures(figures) if "docx" in manuscript else None
         early = pictures is not None and pictures.stand_ins()
         if on_read is not None and manuscript:
-            handle, name = tempfile.mkstemp(prefix="source-ast-", suffix=".json")
-            os.close(handle)
-            ast = Path(name)
+            ast = Path(tempfile.mkdtemp(prefix="source-ast-")) / "source.json"
 
         def start(fmt: str) -> None:
-            if ast is not None and (not reader or reader[0] == fmt):
-                reader[:] = [fmt]
             cmd = _typst_cmd(qmd, typ, shared) if fmt == "pdf" else makers[fmt](qmd, qmd.with_suffix(SUFFIXES[fmt]),
                                                                                 shared)
             own = env
-            if ast is not None and reader == [fmt]:
+            first = ast is not None and (not reader or reader[0].what == _what(fmt))
+            if first:
                 cmd, own = _writing_ast(cmd, env, ast)
-            jobs[fmt] = _Job(cmd, qmd.parent, own, "pandoc (typst)" if fmt == "pdf" else f"pandoc ({fmt.upper()})")
+            jobs[fmt] = _Job(cmd, qmd.parent, own, _what(fmt))
+            if first:
+                reader[:] = [jobs[fmt]]
 
         if "pdf" in manuscript:
             start("pdf")
@@ -414,33 +456,43 @@ def render(
                 early = False
         if "figures" in formats:
             outputs += figurefiles.submission_files(figures, source_date_epoch)
-        if reader and on_read is not None and ast is not None:
-            # the reading call first: the values `late` gives may depend on what it read
-            order = [*reader, *(f for f in jobs if f not in reader)]
-            jobs = {f: jobs[f] for f in order}
-            jobs[reader[0]].wait()
-            on_read(json.loads(ast.read_bytes()))
-        if "pdf" in jobs:
-            jobs.pop("pdf").wait()
-            _fill_file(typ, late)
-            _compile_typst(typ, qmd.with_suffix(".pdf"), qmd.parent, source_date_epoch)
-        for fmt in list(jobs):
+
+        read: list[bool] = []
+
+        def values() -> Mapping[str, str]:
+            """``late()``, once the reading call has written what it read (early in its run,
+            so an output finished before it need not wait for the whole of it)."""
+            if reader and on_read is not None and ast is not None and not read:
+                _wait_for_file(ast, reader[0])
+                on_read(json.loads(ast.read_bytes()))
+                read.append(True)
+            return late() if late is not None else {}
+
+        fill = values if late is not None or on_read is not None else None
+        # each output is finished as soon as its pandoc call ends, while the others still run
+        while jobs:
+            fmt = _next_done(jobs)
             jobs.pop(fmt).wait()
-            if fmt == "docx":
+            if fmt == "pdf":
+                _fill_file(typ, fill)
+                _compile_typst(typ, qmd.with_suffix(".pdf"), qmd.parent, source_date_epoch)
+            elif fmt == "docx":
                 from analysis.docx import finish_docx
 
                 finish_docx(qmd.with_suffix(".docx"), line_numbers=opts.line_numbers, authors=front_matter_authors(qmd),
-                            fill=(lambda data: fill_placeholders(data, late(), "manuscript.docx")) if late else None,
+                            fill=(lambda data: fill_placeholders(data, fill(), "manuscript.docx")) if fill else None,
                             media=pictures.replace if early and pictures else None)
             else:
-                _fill_file(qmd.with_suffix(SUFFIXES[fmt]), late)
+                _fill_file(qmd.with_suffix(SUFFIXES[fmt]), fill)
                 if fmt == "jats":
                     from analysis.jats import finish_jats
 
                     finish_jats(qmd.with_suffix(".xml"), _table_ids(qmd))
+        if fill is not None:
+            fill()  # every output is done; the values are asked for at least once
     finally:
         for job in jobs.values():
             job.kill()
         if ast is not None:
-            ast.unlink(missing_ok=True)
+            shutil.rmtree(ast.parent, ignore_errors=True)
     return outputs

@@ -5,8 +5,11 @@
 function Pandoc(doc)
   local path = os.getenv("ANALYSIS_SOURCE_AST")
   if path == nil or path == "" then return nil end
-  local f = assert(io.open(path, "w"))
+  -- written whole under another name, then renamed: the build reads it as soon as it is there
+  local part = path .. ".part"
+  local f = assert(io.open(part, "w"))
   f:write(pandoc.write(doc, "json"))
   f:close()
+  assert(os.rename(part, path))
   return nil
 end

@@ -243,3 +243,39 @@ def test_fill_placeholders_replaces_each_and_refuses_a_split_one():
     split = b"<w:t>abstract XqzAbstrac</w:t><w:t>tWordsXqz</w:t>; main text XqzMainTextWordsXqz"
     with pytest.raises(RenderError, match=r"x.docx: the renderer changed the placeholder\(s\) \['XqzAbstractWordsXqz'\]"):
         fill_placeholders(split, values, "x.docx")
+
+
+def test_the_reading_is_used_as_soon_as_written_and_a_call_that_never_writes_it_fails(tmp_path):
+    """An output finished before the reading call ends need not wait for all of it: the
+    reading is there early in its run (written whole, then renamed into place)."""
+    import os
+    import time
+
+    from analysis.render import _Job, _wait_for_file
+
+    path = tmp_path / "source.json"
+    slow = _Job(["sh", "-c", f"sleep 0.2; echo '{{}}' > {path}.part; mv {path}.part {path}; sleep 30"], tmp_path,
+                dict(os.environ), "pandoc (HTML)")
+    began = time.perf_counter()
+    try:
+        _wait_for_file(path, slow)
+        assert time.perf_counter() - began < 10 and slow.proc.poll() is None and path.read_text() == "{}\n"
+    finally:
+        slow.kill()
+    silent = _Job(["true"], tmp_path, dict(os.environ), "pandoc (DOCX)")
+    with pytest.raises(RenderError, match=r"pandoc \(DOCX\) ended without writing its reading of the source"):
+        _wait_for_file(tmp_path / "never.json", silent)
+
+
+def test_a_call_that_writes_much_to_stderr_is_not_stopped_by_a_full_pipe(tmp_path):
+    """The calls are polled, not read from: their output goes to files, so 200 kB of
+    messages (more than a pipe holds) cannot stall pandoc and the build with it."""
+    import os
+
+    from analysis.render import _Job, _next_done
+
+    noisy = _Job(["sh", "-c", "yes xxxx | head -c 200000 >&2; exit 3"], tmp_path, dict(os.environ),
+                 "pandoc (JATS)")
+    assert _next_done({"jats": noisy}) == "jats"
+    with pytest.raises(RenderError, match=r"pandoc \(JATS\) failed \(exit 3\):\nxxxx"):
+        noisy.wait()
