@@ -38,7 +38,16 @@ from analysis.figureworker import figure_worker
 from analysis.outputs import output_errors, recover, staged_dir, study_lock, write_text_atomic
 from analysis.provenance import provenance
 from analysis.quarto import lift_front_matter, write_project
-from analysis.render import FORMATS, RenderOptions, fill_placeholders, normalise_formats, output_name, render
+from analysis.render import (
+    FORMATS,
+    MANUSCRIPT_FORMATS,
+    RenderOptions,
+    SourceReading,
+    fill_placeholders,
+    normalise_formats,
+    output_name,
+    render,
+)
 from analysis.results import ResultsStore
 from analysis.settings import alpha as settings_alpha
 from analysis.study import Study, load_config, load_study
@@ -407,7 +416,7 @@ def _render_study(
         raise AnalysisError(
             f"{_shown(results_file, root)} is missing: run `python -m analysis analyse {study_id}` first"
         )
-    draft = _draft(root, study_id, engine, say, results_file.read_text(encoding="utf-8"))
+    draft = _draft(root, study_id, engine, say, results_file.read_text(encoding="utf-8"), formats)
     return _write_report(root, study_id, engine, formats, say, draft, out, cache, quick)
 
 
@@ -421,15 +430,21 @@ class _Draft:
     text: str
     words: Callable[[], dict[str, str]]  # the word counts by placeholder (from `read`, or pandoc's own reading)
     read: Callable[[dict[str, Any]], None]  # given pandoc's reading of the source by the first renderer
+    reading: SourceReading | None = None  # pandoc reading the source for every renderer, started early
 
     def filled(self, source: str) -> str:
         """``source`` with the word counts in place of their placeholders."""
         return fill_placeholders(source.encode("utf-8"), self.words(), "manuscript.qmd").decode("utf-8")
 
 
-def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], results: str) -> _Draft:
+def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], results: str,
+           formats: tuple[str, ...] = ()) -> _Draft:
     """Lint, render the templates with the results (``results.json``'s text) and run every
-    check of the text; the word counts are made when the renderers have read the text."""
+    check of the text; the word counts are made when the renderers have read the text.
+
+    When ``formats`` has several pandoc renderers, pandoc starts reading the text at once
+    (:class:`analysis.render.SourceReading`, kept in the draft), while the checks run and
+    the figures are saved; the renderers then share that reading."""
     from analysis.checklist import Manuscript, WordCounts, check_checklist, check_word_limits, count_words, word_counts
     from analysis.frontmatter import front_matter_yaml, load_front_matter
     from analysis.templating import render_manuscript
@@ -456,11 +471,18 @@ def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], r
     context["words"] = {"abstract": _WORDS_ABSTRACT, "main": _WORDS_MAIN,
                         "abstract_limit": journal.get("abstract_words"), "main_limit": journal.get("main_words")}
     text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
-    items = check_checklist(Manuscript(config, front, store, text), where)
-    if items:
-        say(f"checklist {config['checklist']}: all {len(items)} checked items present")
-    say("checking the paper trail")
-    check_trail(store, text)
+    renderers = set(normalise_formats(formats)) & set(MANUSCRIPT_FORMATS)
+    reading = SourceReading(lift_front_matter(text)) if engine == "embedded" and len(renderers) > 1 else None
+    try:
+        items = check_checklist(Manuscript(config, front, store, text), where)
+        if items:
+            say(f"checklist {config['checklist']}: all {len(items)} checked items present")
+        say("checking the paper trail")
+        check_trail(store, text)
+    except BaseException:
+        if reading is not None:
+            reading.close()
+        raise
     counted: list[WordCounts] = []
 
     def read(ast: dict[str, Any]) -> None:
@@ -474,7 +496,7 @@ def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], r
         say(f"words: abstract {counts.abstract}, main text {counts.main}")
         return {_WORDS_ABSTRACT: str(counts.abstract), _WORDS_MAIN: str(counts.main)}
 
-    draft = _Draft(config, store, prov, text, words, read)
+    draft = _Draft(config, store, prov, text, words, read, reading)
     if engine != "embedded":  # another engine renders the .qmd itself: it must hold the counts
         draft.text = draft.filled(text)
     return draft
@@ -488,7 +510,18 @@ def _write_report(
     ``analysis`` still being staged), tables, the .qmd and every format, each checked;
     swapped in only when all succeeded. A ``quick`` HTML links its figures instead of
     embedding them, so it is rendered before they are copied: an analysis still saving them
-    is waited for only then."""
+    is waited for only then. The draft's reading of the source is let go of at the end."""
+    try:
+        return _stage_report(root, study_id, engine, formats, say, draft, out, cache, quick, analysis)
+    finally:
+        if draft.reading is not None:
+            draft.reading.close()
+
+
+def _stage_report(
+    root: Path, study_id: str, engine: str, formats: tuple[str, ...], say: Callable[[str], None], draft: _Draft,
+    out: Path | None, cache: Path, quick: bool, analysis: _Analysis | None,
+) -> Path:
     formats = normalise_formats(formats)
     store, text = draft.store, draft.text
     shared = root / "templates" / "_shared"
@@ -519,7 +552,8 @@ def _write_report(
             write_project(stage, shared)
         # the embedded renderers start at once, the word counts still placeholders in the source
         written = render(stage / "manuscript.qmd", shared, formats, engine, draft.prov["epoch"], say,
-                         _render_options(draft.config), embed=not quick, late=draft.words, on_read=draft.read)
+                         _render_options(draft.config), embed=not quick, late=draft.words, on_read=draft.read,
+                         reading=draft.reading)
         write_text_atomic(stage / "manuscript.qmd", lift_front_matter(draft.filled(text)))
         if quick:
             copy_figures()
@@ -592,9 +626,15 @@ def build(
     which links its figures, is rendered meanwhile too."""
     say = progress or (lambda _msg: None)
     folder = cache if cache is not None else root / "build" / study_id
+    draft: _Draft | None = None
     with study_lock(root, study_id), _exclusive(root, study_id, say):
-        with _analysing(root, study_id, say, folder, background=True) as analysis:
-            draft = _draft(root, study_id, engine, say, analysis.results)
-            if quick:  # rendered while the figures are still being saved (it links them)
-                return _write_report(root, study_id, engine, formats, say, draft, out, folder, quick, analysis)
+        try:
+            with _analysing(root, study_id, say, folder, background=True) as analysis:
+                draft = _draft(root, study_id, engine, say, analysis.results, formats)
+                if quick:  # rendered while the figures are still being saved (it links them)
+                    return _write_report(root, study_id, engine, formats, say, draft, out, folder, quick, analysis)
+        except BaseException:
+            if draft is not None and draft.reading is not None:  # the figures failed: no report to read it for
+                draft.reading.close()
+            raise
         return _write_report(root, study_id, engine, formats, say, draft, out, folder, quick)

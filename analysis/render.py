@@ -46,6 +46,7 @@ __all__ = [
     "SOURCE_AST_FILTER",
     "SUFFIXES",
     "RenderOptions",
+    "SourceReading",
     "fill_placeholders",
     "normalise_formats",
     "output_name",
@@ -188,6 +189,62 @@ def _without_lua_trace(text: str) -> str:
     return "\n".join(lines).strip()
 
 
+class SourceReading:
+    """pandoc's reading of a generated source (its JSON AST), by a pandoc process started at
+    once so that the caller goes on meanwhile (a build: checks, waiting for its figures).
+
+    :func:`render` hands it to every renderer instead of the source, when there are several:
+    the text is then read once, not once per format, and the word counts come from the same
+    reading. The reader is :data:`READER`, as for every pandoc call. :meth:`close` (or the
+    end of the process) stops pandoc and removes the file.
+    """
+
+    def __init__(self, markdown: str) -> None:
+        import weakref
+
+        self.text = markdown
+        folder = Path(tempfile.mkdtemp(prefix="source-reading-"))
+        self.path = folder / "source.json"
+        with tempfile.TemporaryFile() as source:
+            source.write(markdown.encode("utf-8"))
+            source.seek(0)
+            self._job = _Job([pandoc_path(), "--from", READER, "--to", "json", "--output", str(self.path)],
+                             folder, dict(os.environ), "pandoc (reading the manuscript)", stdin=source)
+        self._ast: dict[str, Any] | None = None
+        self._done = weakref.finalize(self, _close_reading, self._job, folder)
+
+    def json(self) -> Path:
+        """The file of the AST (waits for pandoc; raises :class:`RenderError` if it failed)."""
+        self._job.wait()
+        if not self.path.is_file():
+            raise RenderError(f"{self._job.what} ended without writing {self.path.name}")
+        return self.path
+
+    def ast(self) -> dict[str, Any]:
+        """The AST as JSON data (waits for pandoc)."""
+        if self._ast is None:
+            self._ast = json.loads(self.json().read_bytes())
+        return self._ast
+
+    def close(self) -> None:
+        """Stop pandoc if it still runs, and remove the file."""
+        self._done()
+
+
+def _close_reading(job: _Job, folder: Path) -> None:
+    job.kill()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _from_json(cmd: list[str], qmd: Path, ast: Path) -> list[str]:
+    """A renderer's pandoc command reading the AST file ``ast`` instead of the source ``qmd``
+    (the same document: :class:`SourceReading` read it with :data:`READER`)."""
+    out = [str(ast) if arg == qmd.name else arg for arg in cmd[:2]] + cmd[2:]
+    at = out.index("--from") + 1
+    out[at] = "json"
+    return out
+
+
 def _what(fmt: str) -> str:
     """How messages name the pandoc call of a format."""
     return "pandoc (typst)" if fmt == "pdf" else f"pandoc ({fmt.upper()})"
@@ -225,11 +282,11 @@ def _writing_ast(cmd: list[str], env: dict[str, str], ast: Path) -> tuple[list[s
 class _Job:
     """One pandoc subprocess started now; :meth:`wait` checks how it ended."""
 
-    def __init__(self, cmd: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
+    def __init__(self, cmd: list[str], cwd: Path, env: dict[str, str], what: str, stdin: Any = None) -> None:
         self.what, self.waited = what, False
         # files, not pipes: the calls are polled, and a pipe that fills up would stop pandoc
         self._out, self._err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115 - closed in wait()
-        self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=self._out, stderr=self._err)
+        self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=stdin, stdout=self._out, stderr=self._err)
 
     def _output(self) -> tuple[str, str]:
         self.proc.wait()
@@ -373,6 +430,7 @@ def render(
     embed: bool = True,
     late: Callable[[], Mapping[str, str]] | None = None,
     on_read: Callable[[dict[str, Any]], None] | None = None,
+    reading: SourceReading | None = None,
 ) -> list[Path]:
     """Render ``qmd`` (inside a staging folder) to each format; return the files written.
 
@@ -383,7 +441,9 @@ def render(
     source as pandoc's reader gives it (its JSON AST, before any filter) before ``late`` is
     first asked: the first pandoc call started writes it on the side, so nothing reads the
     source only for that (the word counts). It is not called when no pandoc call runs (the
-    ``quarto`` engine, or no manuscript format).
+    ``quarto`` engine, or no manuscript format). ``reading`` (a :class:`SourceReading` of
+    exactly the text of ``qmd``) is read by the pandoc calls instead of ``qmd``, and is what
+    ``on_read`` is given; a reading of another text is not used.
 
     The pandoc calls run concurrently; the PDF is compiled by typst in this process as soon
     as pandoc has written its typst source. The figures' PNG (for the DOCX) and submission
@@ -427,12 +487,16 @@ def render(
         # right size, and the DOCX gets the real pictures when it is finished
         pictures = figurefiles.DocxPictures(figures) if "docx" in manuscript else None
         early = pictures is not None and pictures.stand_ins()
-        if on_read is not None and manuscript:
+        shared_ast = reading.json() if reading is not None and manuscript and \
+            reading.text.encode("utf-8") == qmd.read_bytes() else None
+        if on_read is not None and manuscript and shared_ast is None:
             ast = Path(tempfile.mkdtemp(prefix="source-ast-")) / "source.json"
 
         def start(fmt: str) -> None:
             cmd = _typst_cmd(qmd, typ, shared) if fmt == "pdf" else makers[fmt](qmd, qmd.with_suffix(SUFFIXES[fmt]),
                                                                                 shared)
+            if shared_ast is not None:
+                cmd = _from_json(cmd, qmd, shared_ast)
             own = env
             first = ast is not None and (not reader or reader[0].what == _what(fmt))
             if first:
@@ -462,9 +526,12 @@ def render(
         def values() -> Mapping[str, str]:
             """``late()``, once the reading call has written what it read (early in its run,
             so an output finished before it need not wait for the whole of it)."""
-            if reader and on_read is not None and ast is not None and not read:
-                _wait_for_file(ast, reader[0])
-                on_read(json.loads(ast.read_bytes()))
+            if on_read is not None and not read:
+                if shared_ast is not None and reading is not None:
+                    on_read(reading.ast())
+                elif reader and ast is not None:
+                    _wait_for_file(ast, reader[0])
+                    on_read(json.loads(ast.read_bytes()))
                 read.append(True)
             return late() if late is not None else {}
 

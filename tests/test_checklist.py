@@ -121,6 +121,62 @@ def test_the_first_renderer_reads_the_words_for_the_count(tmp_path, formats):
     assert len(readers) == 1 and len(calls) == len(formats)  # one pandoc call per format, no other
 
 
+def test_several_renderers_share_one_reading_and_give_the_same_files(tmp_path):
+    """A SourceReading of the exact source is read by every renderer instead of the source
+    (pandoc reads the text once, not once per format); the files are byte-identical to those
+    rendered from the source, and the word counts are the reading's. A reading of another
+    text is not used."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from analysis.checklist import word_counts
+    from analysis.render import SourceReading, render
+
+    shared = Path(__file__).resolve().parents[1] / "templates" / "_shared"
+    folders = []
+    for name in ("direct", "shared", "stale"):
+        folder = tmp_path / name
+        (folder / "figures").mkdir(parents=True)
+        (folder / "figures" / "x.svg").write_text(
+            '<svg xmlns="http://www.w3.org/2000/svg" width="72pt" height="36pt" viewBox="0 0 72 36"/>', encoding="utf-8")
+        (folder / "references.bib").write_text("@article{cite2020, title={A}, year={2020}}\n"
+                                                "@article{other, title={B}, year={2021}}\n", encoding="utf-8")
+        text = TEXT.replace("x.svg", "figures/x.svg").replace('title: "T"', 'title: "T"\nbibliography: references.bib')
+        (folder / "manuscript.qmd").write_text(text, encoding="utf-8")
+        folders.append(folder)
+    read: dict[str, list[dict]] = {"direct": [], "shared": [], "stale": []}
+    calls: list[list[str]] = []
+    real = subprocess.Popen
+
+    def spy(cmd, *args, **kwargs):
+        calls.append(list(cmd))
+        return real(cmd, *args, **kwargs)
+
+    render(folders[0] / "manuscript.qmd", shared, ("html", "docx"), source_date_epoch=1700000000,
+           on_read=read["direct"].append)
+    reading = SourceReading((folders[1] / "manuscript.qmd").read_text(encoding="utf-8"))
+    stale = SourceReading("# Another text\n")
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(subprocess, "Popen", spy)
+            render(folders[1] / "manuscript.qmd", shared, ("html", "docx"), source_date_epoch=1700000000,
+                   on_read=read["shared"].append, reading=reading)
+        render(folders[2] / "manuscript.qmd", shared, ("html", "docx"), source_date_epoch=1700000000,
+               on_read=read["stale"].append, reading=stale)
+    finally:
+        reading.close()
+        stale.close()
+    assert not reading.path.parent.exists()
+    assert [c[1] for c in calls] == [str(reading.path)] * 2  # both renderers read the reading
+    assert all(c[c.index("--from") + 1] == "json" for c in calls)
+    for out in ("manuscript.html", "manuscript.docx"):
+        assert (folders[1] / out).read_bytes() == (folders[0] / out).read_bytes() == (folders[2] / out).read_bytes()
+    assert [word_counts(a) for a in read["shared"]] == [word_counts(a) for a in read["stale"]] == \
+        [word_counts(a) for a in read["direct"]] == [WordCounts(abstract=6, main=6)]
+    shutil.rmtree(tmp_path)
+
+
 def test_complete_consort_passes():
     assert len(check_checklist(manuscript(COMPLETE_CONSORT))) == len(CHECKLISTS["consort"])
 
