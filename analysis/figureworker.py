@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.errors import ResultsError
+
 __all__ = ["FigureRecipe", "FigureWorker", "active", "figure_worker"]
 
 
@@ -49,10 +51,20 @@ class FigureRecipe:
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        module, _, name = self.function.partition(":")
+        if not module or not name.isidentifier() or not all(p.isidentifier() for p in module.split(".")):
+            raise ResultsError(f"figure recipe {self.function!r}: name the drawing function as "
+                               f"'package.module:function', e.g. 'analysis.figures.km:km_panels'")
+
     def draw(self) -> Any:
         """Import the function and call it: the matplotlib Figure."""
         module, _, name = self.function.partition(":")
-        return getattr(importlib.import_module(module), name)(*self.args, **dict(self.kwargs))
+        try:
+            function = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            raise ResultsError(f"figure recipe {self.function!r}: cannot import the drawing function ({exc})") from None
+        return function(*self.args, **dict(self.kwargs))
 
 
 class FigureWorker:
@@ -99,18 +111,23 @@ class FigureWorker:
         """The ids of the figures handed over, in order."""
         return tuple(self._submitted)
 
-    def submit(self, fig_id: str, recipe: FigureRecipe) -> None:
-        """Hand ``recipe`` over to be drawn as ``<fig_id>.svg``."""
+    def submit(self, fig_id: str, recipe: FigureRecipe) -> bool:
+        """Hand ``recipe`` over to be drawn as ``<fig_id>.svg``; False (not handed over: it is
+        drawn in this process when saved) when its arguments cannot be pickled."""
         if self._write < 0:
             raise RuntimeError("the figure worker has stopped")
+        try:
+            data = pickle.dumps((fig_id, recipe), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # a lambda, an open file ...: fine in this process, not across
+            return False
         job = f"{len(self._submitted)}.job"
         part = self._folder / f"{job}.part"
-        with open(part, "wb") as f:
-            pickle.dump((fig_id, recipe), f, protocol=pickle.HIGHEST_PROTOCOL)
+        part.write_bytes(data)
         part.rename(self._folder / job)
         self._submitted.append(fig_id)
         with suppress(BrokenPipeError):  # the child died: collect() finds no SVG and it is drawn here
             os.write(self._write, f"{job}\n".encode())
+        return True
 
     def collect(self, folder: Path) -> list[str]:
         """Wait for the child to draw everything handed over; move each SVG into ``folder``.

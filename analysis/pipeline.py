@@ -295,10 +295,11 @@ def _analysing(
     root: Path, study_id: str, say: Callable[[str], None], out: Path | None, background: bool = False,
 ) -> Iterator[_Analysis]:
     """Compute the analysis and stage its folder; yield it (:class:`_Analysis`), and publish
-    the folder when the block ends. With ``background`` the figures are still being saved
-    (by a child process, :func:`analysis.figurefiles.save_svgs`) while the block runs, so a
-    build renders its templates meanwhile. The analysis is published even when the block
-    fails, as the stage it is (the block's error is raised after)."""
+    the folder when the block ends. The figure worker (:mod:`analysis.figureworker`) draws
+    the script's figures while it runs; with ``background`` the figures may still be being
+    drawn or saved while the block runs (:func:`analysis.figurefiles.save_svgs`), so a build
+    renders its templates meanwhile. The analysis is published even when the block fails, as
+    the stage it is (the block's error is raised after)."""
     with figure_worker() as worker:  # draws the script's figures on another core as they come
         say("loading and validating data")
         study = load_study(root, study_id)

@@ -30,6 +30,11 @@ def bars(labels, heights, title=""):
     return fig
 
 
+def titled(labels, heights, title_of):
+    """A bar chart whose title comes from a function (which cannot be pickled when a lambda)."""
+    return bars(labels, heights, title_of())
+
+
 def broken(message):
     """A drawing function that fails."""
     raise ValueError(message)
@@ -134,3 +139,29 @@ def test_the_study_figures_are_drawn_by_the_worker_during_the_analysis(tmp_path)
     assert proc.stdout.split("\n")[0] == "['fig-consort', 'fig-survival', 'fig-scores'] False"
     svgs = sorted(p.name for p in (root / "build" / "ixazomib_ndmm" / "figures").iterdir())
     assert svgs == ["fig-consort.svg", "fig-scores.svg", "fig-survival.svg"]
+
+
+def test_a_recipe_that_cannot_travel_is_drawn_here(tmp_path):
+    """Arguments that cannot be pickled (a lambda) stay in this process: the figure is drawn
+    when it is saved, and nothing fails."""
+    local = FigureRecipe("tests.test_figureworker:bars", (("A",), (1,)), {"title": "Local"})
+    odd = FigureRecipe("tests.test_figureworker:titled", (("A",), (1,)), {"title_of": lambda: "Odd"})
+    with figure_worker() as worker:
+        assert worker.submit("fig-local", local) is True
+        assert worker.submit("fig-odd", odd) is False
+        assert worker.submitted == ("fig-local",)
+        figures = {"fig-local": Figure("fig-local", "Local", local), "fig-odd": Figure("fig-odd", "Odd", odd)}
+        save_svgs(figures, tmp_path, worker=worker)()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig-local.svg", "fig-odd.svg"]
+    assert figures["fig-odd"].recipe is None  # drawn in this process
+
+
+def test_a_recipe_names_an_importable_function():
+    from analysis.errors import ResultsError
+
+    with pytest.raises(ResultsError, match="'package.module:function'"):
+        FigureRecipe("analysis.figures.km.km_panels")
+    with pytest.raises(ResultsError, match="cannot import the drawing function"):
+        FigureRecipe("analysis.figures.km:no_such_function").draw()
+    with pytest.raises(ResultsError, match="cannot import the drawing function"):
+        FigureRecipe("analysis.no_such_module:draw").draw()
