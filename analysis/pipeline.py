@@ -442,9 +442,10 @@ def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], r
     """Lint, render the templates with the results (``results.json``'s text) and run every
     check of the text; the word counts are made when the renderers have read the text.
 
-    When ``formats`` has several pandoc renderers, pandoc starts reading the text at once
+    When ``formats`` has pandoc renderers, pandoc starts reading the text at once
     (:class:`analysis.render.SourceReading`, kept in the draft), while the checks run and
-    the figures are saved; the renderers then share that reading. It is kept beside the
+    the figures are saved: several renderers then share that reading, one reads the text
+    itself beside it, and the word counts come from it. It is kept beside the
     ``report`` folder (by default ``report/<study>``), where a killed build's is removed by
     the next build."""
     from analysis.checklist import Manuscript, WordCounts, check_checklist, check_word_limits, count_words, word_counts
@@ -475,7 +476,7 @@ def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], r
     text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
     renderers = set(normalise_formats(formats)) & set(MANUSCRIPT_FORMATS)
     reading = None
-    if engine == "embedded" and len(renderers) > 1:
+    if engine == "embedded" and renderers:
         reading = SourceReading(lift_front_matter(text), scratch_dir(report or root / "report" / study_id))
     try:
         items = check_checklist(Manuscript(config, front, store, text), where)

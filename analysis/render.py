@@ -443,8 +443,9 @@ def render(
     first asked: the first pandoc call started writes it on the side, so nothing reads the
     source only for that (the word counts). It is not called when no pandoc call runs (the
     ``quarto`` engine, or no manuscript format). ``reading`` (a :class:`SourceReading` of
-    exactly the text of ``qmd``) is read by the pandoc calls instead of ``qmd``, and is what
-    ``on_read`` is given; a reading of another text is not used.
+    exactly the text of ``qmd``) is what ``on_read`` is given, and with several formats it is
+    read by the pandoc calls instead of ``qmd`` (with one, that call reads ``qmd`` while the
+    reading runs beside it); a reading of another text is not used.
 
     The pandoc calls run concurrently; the PDF is compiled by typst in this process as soon
     as pandoc has written its typst source. The figures' PNG (for the DOCX) and submission
@@ -488,9 +489,12 @@ def render(
         # right size, and the DOCX gets the real pictures when it is finished
         pictures = figurefiles.DocxPictures(figures) if "docx" in manuscript else None
         early = pictures is not None and pictures.stand_ins()
-        shared_ast = reading.json() if reading is not None and manuscript and \
-            reading.text.encode("utf-8") == qmd.read_bytes() else None
-        if on_read is not None and manuscript and shared_ast is None:
+        if reading is not None and (not manuscript or reading.text.encode("utf-8") != qmd.read_bytes()):
+            reading = None  # a reading of another text is no use
+        # several renderers read the reading instead of the text; one reads the text itself,
+        # the reading running beside it (it gives the word counts only)
+        shared_ast = reading.json() if reading is not None and len(manuscript) > 1 else None
+        if on_read is not None and manuscript and reading is None:
             ast = Path(tempfile.mkdtemp(prefix="source-ast-")) / "source.json"
 
         def start(fmt: str) -> None:
@@ -528,7 +532,7 @@ def render(
             """``late()``, once the reading call has written what it read (early in its run,
             so an output finished before it need not wait for the whole of it)."""
             if on_read is not None and not read:
-                if shared_ast is not None and reading is not None:
+                if reading is not None:
                     on_read(reading.ast())
                 elif reader and ast is not None:
                     _wait_for_file(ast, reader[0])

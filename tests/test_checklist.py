@@ -174,6 +174,17 @@ def test_several_renderers_share_one_reading_and_give_the_same_files(tmp_path):
         assert (folders[1] / out).read_bytes() == (folders[0] / out).read_bytes() == (folders[2] / out).read_bytes()
     assert [word_counts(a) for a in read["shared"]] == [word_counts(a) for a in read["stale"]] == \
         [word_counts(a) for a in read["direct"]] == [WordCounts(abstract=6, main=6)]
+    # one renderer reads the source itself, beside the reading, which gives the counts only
+    single = SourceReading((folders[0] / "manuscript.qmd").read_text(encoding="utf-8"))
+    calls.clear()
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(subprocess, "Popen", spy)
+            render(folders[0] / "manuscript.qmd", shared, ("html",), on_read=read["direct"].append, reading=single)
+    finally:
+        single.close()
+    assert [c[1] for c in calls] == ["manuscript.qmd"] and not any("source-ast.lua" in " ".join(c) for c in calls)
+    assert word_counts(read["direct"][-1]) == WordCounts(abstract=6, main=6)
     shutil.rmtree(tmp_path)
 
 
