@@ -209,8 +209,8 @@ class SourceReading:
         with tempfile.TemporaryFile() as source:
             source.write(markdown.encode("utf-8"))
             source.seek(0)
-            self._job = _Job([pandoc_path(), "--from", READER, "--to", "json", "--output", str(self.path)],
-                             folder, dict(os.environ), "pandoc (reading the manuscript)", stdin=source)
+            self._job = _ReadingJob([pandoc_path(), "--from", READER, "--to", "json", "--output", str(self.path)],
+                                    folder, source)
         self._ast: dict[str, Any] | None = None
         self._done = weakref.finalize(self, _close_reading, self._job, folder)
 
@@ -283,11 +283,15 @@ def _writing_ast(cmd: list[str], env: dict[str, str], ast: Path) -> tuple[list[s
 class _Job:
     """One pandoc subprocess started now; :meth:`wait` checks how it ended."""
 
-    def __init__(self, cmd: list[str], cwd: Path, env: dict[str, str], what: str, stdin: Any = None) -> None:
+    def __init__(self, cmd: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
+        self._start(cmd, cwd, env, what, None)
+
+    def _start(self, cmd: list[str], cwd: Path, env: dict[str, str], what: str, stdin: Any) -> None:
         self.what, self.waited = what, False
         # files, not pipes: the calls are polled, and a pipe that fills up would stop pandoc
         self._out, self._err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115 - closed in wait()
         self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=stdin, stdout=self._out, stderr=self._err)
+
 
     def _output(self) -> tuple[str, str]:
         self.proc.wait()
@@ -317,6 +321,13 @@ class _Job:
         if self.proc.poll() is None:
             self.proc.kill()
         self._output()
+
+
+class _ReadingJob(_Job):
+    """The pandoc call of a :class:`SourceReading`: the source comes on its standard input."""
+
+    def __init__(self, cmd: list[str], cwd: Path, stdin: Any) -> None:
+        self._start(cmd, cwd, dict(os.environ), "pandoc (reading the manuscript)", stdin)
 
 
 def _pandoc_common(shared: Path, *filters: str, jats: bool = False) -> list[str]:
