@@ -14,18 +14,15 @@ numbered sections, Introduction to Conclusion). ``journal: {abstract_words: 250,
 
 from __future__ import annotations
 
-import json
-import subprocess
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from analysis.errors import ChecklistError, ConfigError, RenderError
+from analysis.errors import ChecklistError, ConfigError
 from analysis.frontmatter import FrontMatter
 from analysis.results import ResultsStore
 
-__all__ = ["CHECKLISTS", "ChecklistItem", "Manuscript", "WordCount", "WordCounts", "check_checklist",
+__all__ = ["CHECKLISTS", "ChecklistItem", "Manuscript", "WordCounts", "check_checklist",
            "check_word_limits", "count_words", "missing_items", "word_counts"]
 
 
@@ -226,46 +223,13 @@ def word_counts(ast: dict[str, Any]) -> WordCounts:
     return WordCounts(abstract=_words(abstract), main=_words(main))
 
 
-class WordCount:
-    """The word count of a generated manuscript, computed by a pandoc process started at once,
-    so that the caller goes on with other work while pandoc reads the text; :meth:`result`
-    waits for it. ``count_words(text)`` is the same in one call."""
-
-    def __init__(self, markdown: str) -> None:
-        from analysis.render import READER, pandoc_path  # the reader the renderers use
-
-        # files, not pipes, on both ends: pandoc runs to the end while this process works on
-        self._files = [tempfile.TemporaryFile() for _ in range(3)]  # noqa: SIM115 - closed in result()
-        source, self._out, self._err = self._files
-        source.write(markdown.encode("utf-8"))
-        source.seek(0)
-        self._proc = subprocess.Popen([pandoc_path(), "--from", READER, "--to", "json"], stdin=source,
-                                      stdout=self._out, stderr=self._err)
-
-    def cancel(self) -> None:
-        """Stop pandoc and let go of its files (the build failed before it needed the count)."""
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._proc.wait()
-        for f in self._files:
-            f.close()
-
-    def result(self) -> WordCounts:
-        """Words of the abstract and of the main text (waits for pandoc)."""
-        try:
-            self._proc.wait()
-            self._out.seek(0)
-            self._err.seek(0)
-            if self._proc.returncode != 0:
-                raise RenderError("pandoc could not read the manuscript to count its words:\n"
-                                  + self._err.read().decode("utf-8", "replace").strip())
-            ast = json.load(self._out)
-        finally:
-            for f in self._files:
-                f.close()
-        return word_counts(ast)
-
-
 def count_words(markdown: str) -> WordCounts:
-    """Words of the abstract and of the main text, as pandoc reads the generated manuscript."""
-    return WordCount(markdown).result()
+    """Words of the abstract and of the main text, as pandoc reads the generated manuscript
+    (a :class:`analysis.render.SourceReading` of it)."""
+    from analysis.render import SourceReading
+
+    reading = SourceReading(markdown)
+    try:
+        return word_counts(reading.ast())
+    finally:
+        reading.close()

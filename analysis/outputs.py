@@ -31,9 +31,9 @@ from pathlib import Path
 
 from analysis.errors import OutputError
 
-__all__ = ["output_errors", "recover", "staged_dir", "study_lock", "write_text_atomic"]
+__all__ = ["output_errors", "recover", "scratch_dir", "staged_dir", "study_lock", "write_text_atomic"]
 
-_STAGING, _OLD = "staging-", "old-"
+_STAGING, _OLD, _SCRATCH = "staging-", "old-", "scratch-"
 _held: dict[str, int] = {}  # lock path -> depth, so build() can hold the lock analyse() takes
 
 
@@ -75,14 +75,18 @@ def _siblings(final: Path, kind: str) -> list[Path]:
 def recover(final: Path, say: Callable[[str], None] | None = None) -> list[str]:
     """Clean up after a build that was killed; returns what was done, in words.
 
-    Staging folders are deleted. An ``old-`` folder is the previous output moved aside by a
-    swap: when ``final`` is missing the swap was cut between its renames, so the newest old
-    folder is put back; otherwise it is a leftover and deleted. Call it under the study lock.
+    Staging folders and working folders (:func:`scratch_dir`) are deleted. An ``old-``
+    folder is the previous output moved aside by a swap: when ``final`` is missing the swap
+    was cut between its renames, so the newest old folder is put back; otherwise it is a
+    leftover and deleted. Call it under the study lock.
     """
     done = []
     for stale in _siblings(final, _STAGING):
         shutil.rmtree(stale, ignore_errors=True)
         done.append(f"removed the stale staging folder {stale.name}")
+    for stale in _siblings(final, _SCRATCH):
+        shutil.rmtree(stale, ignore_errors=True)
+        done.append(f"removed the stale working folder {stale.name}")
     olds = _siblings(final, _OLD)
     if olds and not final.exists():
         os.replace(olds[-1], final)
@@ -94,6 +98,13 @@ def recover(final: Path, say: Callable[[str], None] | None = None) -> list[str]:
     for line in done:
         (say or (lambda _m: None))(line)
     return done
+
+
+def scratch_dir(final: Path) -> Path:
+    """A new empty folder beside ``final`` for a build's working files (never published);
+    the caller removes it, and :func:`recover` does if the build was killed."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{final.name}.{_SCRATCH}", dir=final.parent))
 
 
 @contextmanager

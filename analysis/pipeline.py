@@ -35,7 +35,7 @@ from analysis.errors import (
 )
 from analysis.figurefiles import save_svgs
 from analysis.figureworker import figure_worker
-from analysis.outputs import output_errors, recover, staged_dir, study_lock, write_text_atomic
+from analysis.outputs import output_errors, recover, scratch_dir, staged_dir, study_lock, write_text_atomic
 from analysis.provenance import provenance
 from analysis.quarto import lift_front_matter, write_project
 from analysis.render import (
@@ -416,7 +416,7 @@ def _render_study(
         raise AnalysisError(
             f"{_shown(results_file, root)} is missing: run `python -m analysis analyse {study_id}` first"
         )
-    draft = _draft(root, study_id, engine, say, results_file.read_text(encoding="utf-8"), formats)
+    draft = _draft(root, study_id, engine, say, results_file.read_text(encoding="utf-8"), formats, out)
     return _write_report(root, study_id, engine, formats, say, draft, out, cache, quick)
 
 
@@ -438,13 +438,15 @@ class _Draft:
 
 
 def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], results: str,
-           formats: tuple[str, ...] = ()) -> _Draft:
+           formats: tuple[str, ...] = (), report: Path | None = None) -> _Draft:
     """Lint, render the templates with the results (``results.json``'s text) and run every
     check of the text; the word counts are made when the renderers have read the text.
 
     When ``formats`` has several pandoc renderers, pandoc starts reading the text at once
     (:class:`analysis.render.SourceReading`, kept in the draft), while the checks run and
-    the figures are saved; the renderers then share that reading."""
+    the figures are saved; the renderers then share that reading. It is kept beside the
+    ``report`` folder (by default ``report/<study>``), where a killed build's is removed by
+    the next build."""
     from analysis.checklist import Manuscript, WordCounts, check_checklist, check_word_limits, count_words, word_counts
     from analysis.frontmatter import front_matter_yaml, load_front_matter
     from analysis.templating import render_manuscript
@@ -472,7 +474,9 @@ def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], r
                         "abstract_limit": journal.get("abstract_words"), "main_limit": journal.get("main_words")}
     text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
     renderers = set(normalise_formats(formats)) & set(MANUSCRIPT_FORMATS)
-    reading = SourceReading(lift_front_matter(text)) if engine == "embedded" and len(renderers) > 1 else None
+    reading = None
+    if engine == "embedded" and len(renderers) > 1:
+        reading = SourceReading(lift_front_matter(text), scratch_dir(report or root / "report" / study_id))
     try:
         items = check_checklist(Manuscript(config, front, store, text), where)
         if items:
@@ -630,7 +634,7 @@ def build(
     with study_lock(root, study_id), _exclusive(root, study_id, say):
         try:
             with _analysing(root, study_id, say, folder, background=True) as analysis:
-                draft = _draft(root, study_id, engine, say, analysis.results, formats)
+                draft = _draft(root, study_id, engine, say, analysis.results, formats, out)
                 if quick:  # rendered while the figures are still being saved (it links them)
                     return _write_report(root, study_id, engine, formats, say, draft, out, folder, quick, analysis)
         except BaseException:

@@ -195,15 +195,16 @@ class SourceReading:
 
     :func:`render` hands it to every renderer instead of the source, when there are several:
     the text is then read once, not once per format, and the word counts come from the same
-    reading. The reader is :data:`READER`, as for every pandoc call. :meth:`close` (or the
-    end of the process) stops pandoc and removes the file.
+    reading. The reader is :data:`READER`, as for every pandoc call. The AST is written in
+    ``folder`` (a new empty folder; a temporary one by default); :meth:`close` (or the end of
+    the process) stops pandoc and removes the folder.
     """
 
-    def __init__(self, markdown: str) -> None:
+    def __init__(self, markdown: str, folder: Path | None = None) -> None:
         import weakref
 
         self.text = markdown
-        folder = Path(tempfile.mkdtemp(prefix="source-reading-"))
+        folder = folder if folder is not None else Path(tempfile.mkdtemp(prefix="source-reading-"))
         self.path = folder / "source.json"
         with tempfile.TemporaryFile() as source:
             source.write(markdown.encode("utf-8"))

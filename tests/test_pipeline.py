@@ -151,3 +151,18 @@ def test_missing_study_script_is_a_clear_error(mini_project):
     shutil.move(mini_project / "scripts/mini_analysis.py", mini_project / "scripts/other.py")
     with pytest.raises(Exception, match="`script` 'scripts/mini_analysis.py' does not exist"):
         analyse(mini_project, "mini")
+
+
+def test_a_killed_builds_reading_of_the_manuscript_is_removed_by_the_next_build(mini_project):
+    """pandoc's reading of the manuscript (shared by the renderers of a build of several
+    formats) is kept beside the report folder, never published, and removed by the next
+    build if a killed build left it."""
+    from analysis.outputs import scratch_dir
+
+    build(mini_project, "mini", formats=("html", "docx"))
+    report = mini_project / "report" / "mini"
+    assert sorted(p.name for p in report.parent.iterdir()) == ["mini"]  # no working folder left
+    left = scratch_dir(report)
+    (left / "source.json").write_text("{}", encoding="utf-8")  # as a killed build leaves it
+    build(mini_project, "mini", formats=("html", "docx"))
+    assert sorted(p.name for p in report.parent.iterdir()) == ["mini"]
