@@ -3,8 +3,8 @@
 The preview builds the study once, serves its HTML on ``127.0.0.1`` and watches what the
 manuscript is made of. A change reruns only the stage it affects, in one build process that
 stays up (:mod:`analysis.preview_worker`), so numpy, pandas, matplotlib and the study's own
-modules stay imported; it has no threads, so a build there saves the figures in a forked
-child while the templates are rendered, as ``build`` does:
+modules stay imported; it has no threads, so a build there may fork the figure worker that
+draws the figures while the script runs (:mod:`analysis.figureworker`), as ``build`` does:
 
 * data files, ``study.yaml``, ``published.yaml`` or the study's analysis script: analyse,
   then render;

@@ -1,8 +1,8 @@
 """The preview's build process: rebuilds a study on request, imports kept warm between builds.
 
 :class:`analysis.preview.Preview` serves pages and watches files with threads; the builds run
-here, in a process of their own with a single thread, so that a build may fork the child that
-saves the figures while the templates are rendered (:func:`analysis.pipeline.build`), which is
+here, in a process of their own with a single thread, so that a build may fork the figure
+worker that draws the figures while the script runs (:mod:`analysis.figureworker`), which is
 not safe in a process with other threads. One JSON request per line on stdin::
 
     {"analyse": true}      analyse (the study script imported afresh), then render
