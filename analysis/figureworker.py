@@ -16,12 +16,15 @@ process when its figure is saved or asked for (:meth:`analysis.results.Figure.dr
 the worker could not draw is drawn again here, so the error raised is the real one.
 
 Jobs travel as pickle files in the worker's folder and one line per job on a pipe, so handing
-over a large figure never waits for the worker to finish the previous one.
+over a large figure never waits for the worker to finish the previous one. A figure handed over
+with the same data as the last time this process drew it (the preview, rebuilding after a data
+edit that left the figure as it was) is not drawn again: its SVG is reused.
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
 import importlib
 import os
 import pickle
@@ -80,6 +83,8 @@ class FigureWorker:
 
         self._folder = Path(tempfile.mkdtemp(prefix="figure-worker-"))
         self._submitted: list[str] = []
+        self._digests: dict[str, str] = {}
+        self._recipes: dict[str, FigureRecipe] = {}
         try:
             read, self._write = os.pipe()
         except OSError:
@@ -112,14 +117,22 @@ class FigureWorker:
         return tuple(self._submitted)
 
     def submit(self, fig_id: str, recipe: FigureRecipe) -> bool:
-        """Hand ``recipe`` over to be drawn as ``<fig_id>.svg``; False (not handed over: it is
-        drawn in this process when saved) when its arguments cannot be pickled."""
+        """Hand ``recipe`` over to be drawn as ``<fig_id>.svg`` (or reuse the SVG this process
+        last drew from the same data); False (not handed over: it is drawn in this process when
+        saved) when its arguments cannot be pickled."""
         if self._write < 0:
             raise RuntimeError("the figure worker has stopped")
         try:
             data = pickle.dumps((fig_id, recipe), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # a lambda, an open file ...: fine in this process, not across
             return False
+        digest = hashlib.sha256(data).hexdigest()
+        self._digests[fig_id], self._recipes[fig_id] = digest, recipe
+        kept = _DRAWN.get(fig_id)
+        if kept is not None and kept[0] == digest:  # drawn from the same data before: no job
+            (self._folder / f"{fig_id}.svg").write_bytes(kept[1])
+            self._submitted.append(fig_id)
+            return True
         job = f"{len(self._submitted)}.job"
         part = self._folder / f"{job}.part"
         part.write_bytes(data)
@@ -140,6 +153,8 @@ class FigureWorker:
         for fig_id in dict.fromkeys(self._submitted):
             svg = self._folder / f"{fig_id}.svg"
             if svg.is_file():
+                if _reusable(self._recipes[fig_id]):
+                    _DRAWN[fig_id] = (self._digests[fig_id], svg.read_bytes())
                 shutil.move(svg, folder / svg.name)
             else:
                 missing.append(fig_id)
@@ -228,6 +243,17 @@ def _max_fd() -> int:
         return os.sysconf("SC_OPEN_MAX")
     except (ValueError, OSError):  # pragma: no cover - not POSIX
         return 1024
+
+
+#: The SVG last drawn in this process for each figure id, with the digest of the recipe it was
+#: drawn from: a process that builds again and again (the preview) hands over only the figures
+#: whose data changed. Only the engine's own drawing functions (``analysis.figures``, which a
+#: running process never reloads) qualify; a study script's, imported afresh, does not.
+_DRAWN: dict[str, tuple[str, bytes]] = {}
+
+
+def _reusable(recipe: FigureRecipe) -> bool:
+    return recipe.function.startswith("analysis.figures.")
 
 
 _ACTIVE: list[FigureWorker] = []

@@ -165,3 +165,36 @@ def test_a_recipe_names_an_importable_function():
         FigureRecipe("analysis.figures.km:no_such_function").draw()
     with pytest.raises(ResultsError, match="cannot import the drawing function"):
         FigureRecipe("analysis.no_such_module:draw").draw()
+
+
+def test_a_figure_drawn_before_from_the_same_data_is_reused(tmp_path, monkeypatch):
+    """The preview's case: the engine's figure whose data did not change is not drawn again
+    (no job reaches the worker), one whose data changed is; a study's own drawing function,
+    which may be edited and imported afresh, is always drawn."""
+    import analysis.figureworker as fw
+    from analysis.figures.scores import ArmScores, ScorePanel
+
+    monkeypatch.setattr(fw, "_DRAWN", {})
+
+    def recipe(after):
+        panel = ScorePanel("NRS", (ArmScores("ID", 6.1, 1.2, after, 1.1, 0.001), ArmScores("RD", 6.0, 1.3, 4.2, 1.2)))
+        return FigureRecipe("analysis.figures.scores:before_after_figure", ([panel],))
+
+    def build(folder, recipes):
+        jobs = []
+        with figure_worker() as worker:
+            real = os.write
+            monkeypatch.setattr(fw.os, "write", lambda fd, b: jobs.append(b) or real(fd, b))
+            for fig_id, r in recipes.items():
+                worker.submit(fig_id, r)
+            monkeypatch.setattr(fw.os, "write", real)
+            save_svgs({i: Figure(i, "A figure", r) for i, r in recipes.items()}, folder, worker=worker)()
+        return len(jobs)
+
+    assert build(tmp_path / "1", {"fig-nrs": recipe(3.4), "fig-bars": BARS}) == 2
+    assert build(tmp_path / "2", {"fig-nrs": recipe(3.4), "fig-bars": BARS}) == 1  # fig-bars: a test's function
+    assert (tmp_path / "2" / "fig-nrs.svg").read_bytes() == (tmp_path / "1" / "fig-nrs.svg").read_bytes()
+    assert build(tmp_path / "3", {"fig-nrs": recipe(2.9), "fig-bars": BARS}) == 2  # new data: drawn
+    assert (tmp_path / "3" / "fig-nrs.svg").read_bytes() != (tmp_path / "1" / "fig-nrs.svg").read_bytes()
+    save_svgs({"fig-nrs": Figure("fig-nrs", "A figure", recipe(2.9))}, tmp_path / "here")()
+    assert (tmp_path / "3" / "fig-nrs.svg").read_bytes() == (tmp_path / "here" / "fig-nrs.svg").read_bytes()
