@@ -83,8 +83,7 @@ class FigureWorker:
 
         self._folder = Path(tempfile.mkdtemp(prefix="figure-worker-"))
         self._submitted: list[str] = []
-        self._digests: dict[str, str] = {}
-        self._recipes: dict[str, FigureRecipe] = {}
+        self._digests: dict[str, str | None] = {}  # by figure id; None: not to be kept (see _DRAWN)
         try:
             read, self._write = os.pipe()
         except OSError:
@@ -127,7 +126,7 @@ class FigureWorker:
         except Exception:  # a lambda, an open file ...: fine in this process, not across
             return False
         digest = hashlib.sha256(data).hexdigest()
-        self._digests[fig_id], self._recipes[fig_id] = digest, recipe
+        self._digests[fig_id] = digest if _reusable(recipe) else None
         kept = _DRAWN.get(fig_id)
         if kept is not None and kept[0] == digest:  # drawn from the same data before: no job
             (self._folder / f"{fig_id}.svg").write_bytes(kept[1])
@@ -153,8 +152,9 @@ class FigureWorker:
         for fig_id in dict.fromkeys(self._submitted):
             svg = self._folder / f"{fig_id}.svg"
             if svg.is_file():
-                if _reusable(self._recipes[fig_id]):
-                    _DRAWN[fig_id] = (self._digests[fig_id], svg.read_bytes())
+                digest = self._digests.get(fig_id)
+                if digest is not None:
+                    _DRAWN[fig_id] = (digest, svg.read_bytes())
                 shutil.move(svg, folder / svg.name)
             else:
                 missing.append(fig_id)

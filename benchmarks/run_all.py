@@ -107,16 +107,20 @@ def timed(cmd: Sequence[str], cwd: Path = ROOT, env: dict[str, str] | None = Non
     return wall, float("nan"), float("nan")
 
 
+def _record(runs: Runs, measured: tuple[float, float, float]) -> None:
+    wall, cpu, peak = measured
+    runs.wall.append(wall)
+    runs.cpu.append(cpu)
+    runs.peak_mb.append(peak)
+
+
 def repeat(cmd: Sequence[str], runs: int, cwd: Path = ROOT, env: dict[str, str] | None = None,
            before: Callable[[], None] | None = None) -> Runs:
     out = Runs()
     for _ in range(runs):
         if before:
             before()
-        wall, cpu, peak = timed(cmd, cwd, env)
-        out.wall.append(wall)
-        out.cpu.append(cpu)
-        out.peak_mb.append(peak)
+        _record(out, timed(cmd, cwd, env))
     return out
 
 
@@ -185,13 +189,6 @@ def _rmarkdown_available() -> bool:
     proc = subprocess.run(["Rscript", "-e", "cat(requireNamespace('rmarkdown', quietly=TRUE))"],
                           capture_output=True, text=True)
     return proc.stdout.strip().endswith("TRUE")
-
-
-def _record(runs: Runs, measured: tuple[float, float, float]) -> None:
-    wall, cpu, peak = measured
-    runs.wall.append(wall)
-    runs.cpu.append(cpu)
-    runs.peak_mb.append(peak)
 
 
 def _empty_caches(env: dict[str, str], folder: Path) -> dict[str, str]:
