@@ -626,9 +626,10 @@ def build(
     ``out``, ``cache`` and ``quick`` are those of :func:`render_study` (the analysis is
     written to ``cache``).
 
-    The stages overlap where they can: the templates are rendered and checked while a child
-    process saves the figures (:func:`analysis.figurefiles.save_svgs`), and a ``quick`` HTML,
-    which links its figures, is rendered meanwhile too."""
+    The stages overlap where they can: the templates are rendered and checked while the
+    figure worker finishes drawing the figures (:mod:`analysis.figureworker`,
+    :func:`analysis.figurefiles.save_svgs`), and a ``quick`` HTML, which links its figures, is
+    rendered meanwhile too."""
     say = progress or (lambda _msg: None)
     folder = cache if cache is not None else root / "build" / study_id
     draft: _Draft | None = None
