@@ -16,6 +16,7 @@ with ``{% set %}`` are refused, since either would smuggle a typed number into t
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,16 @@ def _prose_digits(text: str) -> list[tuple[int, str]]:
 
 
 def lint_source(source: str, name: str) -> tuple[list[LintIssue], list[tuple[int, str]]]:
-    """Lint one template's source. Returns (issues, literal escapes as (line, text))."""
+    """Lint one template's source. Returns (issues, literal escapes as (line, text)).
+
+    The answer for a source and name already linted by this process is remembered (the
+    preview lints on every edit, and only the edited template has changed)."""
+    issues, literals = _lint_source(source, name)
+    return list(issues), list(literals)
+
+
+@functools.lru_cache(maxsize=256)
+def _lint_source(source: str, name: str) -> tuple[tuple[LintIssue, ...], tuple[tuple[int, str], ...]]:
     env = lexer()
     issues: list[LintIssue] = []
     literals: list[tuple[int, str]] = []
@@ -87,7 +97,7 @@ def lint_source(source: str, name: str) -> tuple[list[LintIssue], list[tuple[int
             continue
         if token not in ("whitespace",):
             block.append((lineno, token, value))
-    return issues, literals
+    return tuple(issues), tuple(literals)
 
 
 def _check_expression(

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analysis.errors import (
     AnalysisError,
@@ -52,6 +52,9 @@ from analysis.results import ResultsStore
 from analysis.settings import alpha as settings_alpha
 from analysis.study import Study, load_config, load_study
 from analysis.trail import bind_table_sources, check_spans, check_trail
+
+if TYPE_CHECKING:
+    from analysis.htmlsession import HtmlSession
 
 __all__ = ["Progress", "analyse", "build", "lint", "render_study"]
 
@@ -386,6 +389,7 @@ def render_study(
     cache: Path | None = None,
     *,
     quick: bool = False,
+    html_session: HtmlSession | None = None,
 ) -> Path:
     """Stage 2: ``build/<study>/results.json`` + templates -> ``report/<study>/``.
 
@@ -393,13 +397,15 @@ def render_study(
     another folder than ``build/<study>/`` (the preview keeps its own of both). ``quick`` is
     the preview's rendering: the HTML links its figures and CSS instead of embedding them,
     and neither ``tables/`` nor the Quarto project is written; every check still runs.
+    ``html_session`` (the preview's) renders a ``quick`` HTML with a pandoc kept running
+    between builds (:class:`analysis.htmlsession.HtmlSession`); the output is the same.
 
     Each renderer's output must exist and not be empty, or nothing is swapped in. Formats
     not asked for (``--formats html``) are carried over from the previous report.
     """
     say = progress or (lambda _msg: None)
     with _exclusive(root, study_id, say):
-        return _render_study(root, study_id, engine, formats, say, out, cache, quick)
+        return _render_study(root, study_id, engine, formats, say, out, cache, quick, html_session)
 
 
 #: Placeholders for the word counts in the one rendering of the templates (see _draft).
@@ -408,7 +414,7 @@ _WORDS_ABSTRACT, _WORDS_MAIN = "XqzAbstractWordsXqz", "XqzMainTextWordsXqz"
 
 def _render_study(
     root: Path, study_id: str, engine: str, formats: tuple[str, ...], say: Callable[[str], None],
-    out: Path | None, cache: Path | None, quick: bool = False,
+    out: Path | None, cache: Path | None, quick: bool = False, html_session: HtmlSession | None = None,
 ) -> Path:
     cache = cache if cache is not None else root / "build" / study_id
     results_file = cache / "results.json"
@@ -416,7 +422,8 @@ def _render_study(
         raise AnalysisError(
             f"{_shown(results_file, root)} is missing: run `python -m analysis analyse {study_id}` first"
         )
-    draft = _draft(root, study_id, engine, say, results_file.read_text(encoding="utf-8"), formats, out)
+    draft = _draft(root, study_id, engine, say, results_file.read_text(encoding="utf-8"), formats, out,
+                   html_session if quick else None)
     return _write_report(root, study_id, engine, formats, say, draft, out, cache, quick)
 
 
@@ -431,6 +438,7 @@ class _Draft:
     words: Callable[[], dict[str, str]]  # the word counts by placeholder (from `read`, or pandoc's own reading)
     read: Callable[[dict[str, Any]], None]  # given pandoc's reading of the source by the first renderer
     reading: SourceReading | None = None  # pandoc reading the source for every renderer, started early
+    html_session: HtmlSession | None = None  # the preview's pandoc kept running, which reads the source itself
 
     def filled(self, source: str) -> str:
         """``source`` with the word counts in place of their placeholders."""
@@ -438,7 +446,8 @@ class _Draft:
 
 
 def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], results: str,
-           formats: tuple[str, ...] = (), report: Path | None = None) -> _Draft:
+           formats: tuple[str, ...] = (), report: Path | None = None,
+           html_session: HtmlSession | None = None) -> _Draft:
     """Lint, render the templates with the results (``results.json``'s text) and run every
     check of the text; the word counts are made when the renderers have read the text.
 
@@ -447,7 +456,8 @@ def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], r
     the figures are saved: several renderers then share that reading, one reads the text
     itself beside it, and the word counts come from it. It is kept beside the
     ``report`` folder (by default ``report/<study>``), where a killed build's is removed by
-    the next build."""
+    the next build. With an ``html_session`` (a quick HTML), the session reads the text
+    instead."""
     from analysis.checklist import Manuscript, WordCounts, check_checklist, check_word_limits, count_words, word_counts
     from analysis.frontmatter import front_matter_yaml, load_front_matter
     from analysis.templating import render_manuscript
@@ -476,7 +486,7 @@ def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], r
     text = render_manuscript(root / "templates", study_id, store, context, alpha=alpha)
     renderers = set(normalise_formats(formats)) & set(MANUSCRIPT_FORMATS)
     reading = None
-    if engine == "embedded" and renderers:
+    if engine == "embedded" and renderers and html_session is None:
         reading = SourceReading(lift_front_matter(text), scratch_dir(report or root / "report" / study_id))
     try:
         items = check_checklist(Manuscript(config, front, store, text), where)
@@ -501,7 +511,7 @@ def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], r
         say(f"words: abstract {counts.abstract}, main text {counts.main}")
         return {_WORDS_ABSTRACT: str(counts.abstract), _WORDS_MAIN: str(counts.main)}
 
-    draft = _Draft(config, store, prov, text, words, read, reading)
+    draft = _Draft(config, store, prov, text, words, read, reading, html_session)
     if engine != "embedded":  # another engine renders the .qmd itself: it must hold the counts
         draft.text = draft.filled(text)
     return draft
@@ -558,7 +568,7 @@ def _stage_report(
         # the embedded renderers start at once, the word counts still placeholders in the source
         written = render(stage / "manuscript.qmd", shared, formats, engine, draft.prov["epoch"], say,
                          _render_options(draft.config), embed=not quick, late=draft.words, on_read=draft.read,
-                         reading=draft.reading)
+                         reading=draft.reading, html_session=draft.html_session)
         write_text_atomic(stage / "manuscript.qmd", lift_front_matter(draft.filled(text)))
         if quick:
             copy_figures()
@@ -620,11 +630,12 @@ def build(
     out: Path | None = None,
     cache: Path | None = None,
     quick: bool = False,
+    html_session: HtmlSession | None = None,
 ) -> Path:
     """Both stages, under one hold of the study's lock. The report changes only if every
     step succeeds; the analysis is published even if the render fails, as ``analyse`` would.
-    ``out``, ``cache`` and ``quick`` are those of :func:`render_study` (the analysis is
-    written to ``cache``).
+    ``out``, ``cache``, ``quick`` and ``html_session`` are those of :func:`render_study` (the
+    analysis is written to ``cache``).
 
     The stages overlap where they can: the templates are rendered and checked while the
     figure worker finishes drawing the figures (:mod:`analysis.figureworker`,
@@ -636,7 +647,8 @@ def build(
     with study_lock(root, study_id), _exclusive(root, study_id, say):
         try:
             with _analysing(root, study_id, say, folder, background=True) as analysis:
-                draft = _draft(root, study_id, engine, say, analysis.results, formats, out)
+                draft = _draft(root, study_id, engine, say, analysis.results, formats, out,
+                               html_session if quick else None)
                 if quick:  # rendered while the figures are still being saved (it links them)
                     return _write_report(root, study_id, engine, formats, say, draft, out, folder, quick, analysis)
         except BaseException:

@@ -3,7 +3,9 @@
 :class:`analysis.preview.Preview` serves pages and watches files with threads; the builds run
 here, in a process of their own with a single thread, so that a build may fork the figure
 worker that draws the figures while the script runs (:mod:`analysis.figureworker`), which is
-not safe in a process with other threads. One JSON request per line on stdin::
+not safe in a process with other threads. Its HTML is rendered by a pandoc kept running as
+long as it runs (:class:`analysis.htmlsession.HtmlSession`), which reads again only the parts
+of the manuscript an edit changed. One JSON request per line on stdin::
 
     {"analyse": true}      analyse (the study script imported afresh), then render
     {"analyse": false}     render only
@@ -24,6 +26,8 @@ import sys
 import traceback
 from pathlib import Path
 from typing import Any
+
+from analysis.htmlsession import HtmlSession
 
 __all__ = ["serve_builds"]
 
@@ -47,7 +51,7 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return st.st_mtime_ns, st.st_size
 
 
-def _one(root: Path, study_id: str, cache: Path, out: Path, analyse: bool) -> dict[str, Any]:
+def _one(root: Path, study_id: str, cache: Path, out: Path, analyse: bool, session: HtmlSession) -> dict[str, Any]:
     from analysis.errors import AnalysisError
     from analysis.pipeline import build, render_study
 
@@ -57,9 +61,9 @@ def _one(root: Path, study_id: str, cache: Path, out: Path, analyse: bool) -> di
         if analyse:
             _forget_script(study_id)
             failed = "analyse"
-            build(root, study_id, formats=("html",), out=out, cache=cache, quick=True)
+            build(root, study_id, formats=("html",), out=out, cache=cache, quick=True, html_session=session)
         else:
-            render_study(root, study_id, formats=("html",), out=out, cache=cache, quick=True)
+            render_study(root, study_id, formats=("html",), out=out, cache=cache, quick=True, html_session=session)
         return {"error": None, "failed": None, "analysed": analyse}
     except AnalysisError as exc:
         error = str(exc)
@@ -75,9 +79,10 @@ def serve_builds(root: Path, study_id: str, cache: Path, out: Path) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the preview, which closes stdin
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)  # the study's own prints go to stderr
-    for line in sys.stdin:
-        request = json.loads(line)
-        replies.write(json.dumps(_one(root, study_id, cache, out, bool(request.get("analyse")))) + "\n")
+    with HtmlSession() as session:
+        for line in sys.stdin:
+            request = json.loads(line)
+            replies.write(json.dumps(_one(root, study_id, cache, out, bool(request.get("analyse")), session)) + "\n")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import platform
 import subprocess
@@ -58,12 +59,26 @@ def git_state(root: Path, watched: tuple[str, ...] = ()) -> dict[str, Any]:
     return {"commit": commit, "dirty": changed is None or untracked is None or bool(changed or untracked)}
 
 
+@functools.cache
+def _distribution_versions() -> dict[str, str]:
+    """The installed version of each Python package of :data:`_PACKAGES`, looked up once per
+    process (a dozen metadata lookups, which the preview would otherwise repeat on every edit)."""
+    out = {}
+    for name in _PACKAGES:
+        label = f"{name} (Python wheel)" if name in _ENGINE_WHEELS else name
+        try:
+            out[label] = version(name)
+        except PackageNotFoundError:
+            out[label] = "not installed"
+    return out
+
+
 def package_versions(engine: str = "embedded") -> dict[str, str]:
     """The versions of the software a build runs, by name.
 
-    Python packages by their installed distribution version; the renderers by their own
-    version string, which is what stamps the outputs: ``pandoc`` from ``--version`` of the
-    binary the build invokes, ``typst`` from the compiler (the ``typst`` Python wheel that
+    Python packages by their installed distribution version (looked up once per process);
+    the renderers by their own version string, which is what stamps the outputs: ``pandoc``
+    from ``--version`` of the binary the build invokes, ``typst`` from the compiler (the ``typst`` Python wheel that
     bundles it has a version of its own, listed as ``typst (Python wheel)``); when the
     ``quarto`` engine renders, ``quarto --version`` and the versions of the pandoc and typst
     that Quarto bundles.
@@ -71,13 +86,7 @@ def package_versions(engine: str = "embedded") -> dict[str, str]:
     from analysis.errors import RenderError
     from analysis.render import pandoc_version, quarto_version, typst_version
 
-    out = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        label = f"{name} (Python wheel)" if name in _ENGINE_WHEELS else name
-        try:
-            out[label] = version(name)
-        except PackageNotFoundError:
-            out[label] = "not installed"
+    out = {"python": platform.python_version(), **_distribution_versions()}
     engines = {"pandoc": pandoc_version, "typst": typst_version}
     if engine == "quarto":  # Quarto renders with the pandoc and typst it bundles
         engines = {"quarto": quarto_version, "pandoc": lambda: quarto_version("pandoc"),

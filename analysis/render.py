@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analysis.errors import RenderError
 from analysis.formats import (
@@ -35,6 +35,9 @@ from analysis.formats import (
     normalise_formats,
     output_name,
 )
+
+if TYPE_CHECKING:
+    from analysis.htmlsession import HtmlSession
 
 __all__ = [
     "ENGINES",
@@ -443,6 +446,7 @@ def render(
     late: Callable[[], Mapping[str, str]] | None = None,
     on_read: Callable[[dict[str, Any]], None] | None = None,
     reading: SourceReading | None = None,
+    html_session: HtmlSession | None = None,
 ) -> list[Path]:
     """Render ``qmd`` (inside a staging folder) to each format; return the files written.
 
@@ -456,7 +460,10 @@ def render(
     ``quarto`` engine, or no manuscript format). ``reading`` (a :class:`SourceReading` of
     exactly the text of ``qmd``) is what ``on_read`` is given, and with several formats it is
     read by the pandoc calls instead of ``qmd`` (with one, that call reads ``qmd`` while the
-    reading runs beside it); a reading of another text is not used.
+    reading runs beside it); a reading of another text is not used. ``html_session`` renders an
+    HTML-only build that links its figures (not ``embed``) with the pandoc it keeps running
+    (:class:`analysis.htmlsession.HtmlSession`): the same output as the command line's, which
+    runs instead whenever the session declines.
 
     The pandoc calls run concurrently; the PDF is compiled by typst in this process as soon
     as pandoc has written its typst source. The figures' PNG (for the DOCX) and submission
@@ -485,12 +492,21 @@ def render(
             outputs += figurefiles.submission_files(figures, source_date_epoch)
         return outputs
     say = progress or (lambda _msg: None)
-    say("rendering " + ", ".join(p.name for p in outputs) + " (pandoc in parallel)")
-    typ = qmd.with_suffix(".typ")
     if "html" in manuscript and not embed:
         shutil.copy2(shared / "manuscript.css", qmd.parent / "manuscript.css")  # the page links it
     makers = {"html": lambda q, o, s: _html_cmd(q, o, s, tuple(f for f in manuscript if f != "html"), embed),
               "docx": _docx_cmd, "jats": _jats_cmd}
+    if html_session is not None and formats == ("html",) and not embed:
+        html = qmd.with_suffix(SUFFIXES["html"])
+        say(f"rendering {html.name} (pandoc kept running)")
+        source = html_session.html(makers["html"](qmd, html, shared), qmd.parent, env)
+        if source is not None:
+            if on_read is not None:
+                on_read(source)
+            _fill_file(html, late)
+            return outputs
+    say("rendering " + ", ".join(p.name for p in outputs) + " (pandoc in parallel)")
+    typ = qmd.with_suffix(".typ")
     jobs: dict[str, _Job] = {}
     ast: Path | None = None
     reader: list[_Job] = []  # the pandoc call that writes the source's AST (the first started)

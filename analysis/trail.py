@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import html.parser
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,42 +160,39 @@ def check_trail(store: ResultsStore, manuscript: str | None = None) -> None:
 
 
 # -- bound spans in the HTML -----------------------------------------------------------------
-class _SpanParser(html.parser.HTMLParser):
-    """Collects (key, text) of every ``<span class="val ...">`` (nested markup flattened)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.spans: list[tuple[str, str]] = []
-        self._stack: list[tuple[str | None, list[str]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != "span":
-            return  # markup inside a span (<em>P</em>) only adds its text
-        attr = dict(attrs)
-        classes = (attr.get("class") or "").split()
-        key = (attr.get("data-key") or attr.get("title")) if "val" in classes else None
-        self._stack.append((key, []))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag != "span" or not self._stack:
-            return
-        key, parts = self._stack.pop()
-        text = "".join(parts)
-        if key is not None:
-            self.spans.append((key, text))
-        if self._stack:
-            self._stack[-1][1].append(text)
-
-    def handle_data(self, data: str) -> None:
-        if self._stack:
-            self._stack[-1][1].append(data)
+#: In pandoc's HTML: a span's start and end tags, and what to pass over (scripts, styles and
+#: comments, whose text may look like tags). Pandoc escapes ``<`` and ``>`` in attribute
+#: values and text, so a tag ends at the first ``>``.
+_SPAN_TAGS = re.compile(r"<span\b([^>]*)>|</span\s*>|<(script|style)\b[^>]*>.*?</\2\s*>|<!--.*?-->",
+                        re.DOTALL | re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"""([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
+_ANY_TAG = re.compile(r"<[^>]*>")
 
 
 def span_texts(html_text: str) -> list[tuple[str, str]]:
-    """Every bound span of an HTML manuscript: (key, the text a reader sees)."""
-    parser = _SpanParser()
-    parser.feed(html_text)
-    return parser.spans
+    """Every bound span of an HTML manuscript: (key, the text a reader sees), in the order
+    the spans end (markup inside a span, such as ``<em>P</em>``, gives only its text).
+
+    A scan for span tags only, ten times faster than :class:`html.parser.HTMLParser` (the
+    preview checks the page on every edit); the tests check that it finds what that parser
+    finds in each study's manuscript."""
+    spans: list[tuple[str, str]] = []
+    open_spans: list[tuple[str | None, int]] = []  # (key of a bound span or None, where its text starts)
+    for match in _SPAN_TAGS.finditer(html_text):
+        tag = match.group(0)
+        if match.group(2) or tag.startswith("<!--"):
+            continue
+        if tag[1] == "/":
+            if open_spans:
+                key, start = open_spans.pop()
+                if key is not None:
+                    spans.append((key, html.unescape(_ANY_TAG.sub("", html_text[start:match.start()]))))
+            continue
+        attrs = {name.lower(): html.unescape(a or b or c or "")
+                 for name, a, b, c in _ATTRIBUTE.findall(match.group(1))}
+        key = (attrs.get("data-key") or attrs.get("title")) if "val" in attrs.get("class", "").split() else None
+        open_spans.append((key, match.end()))
+    return spans
 
 
 _TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "\u00a0": " ", "\u202f": " "})

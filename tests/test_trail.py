@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html.parser
+
 import pytest
 
 from analysis.errors import ResultsError
@@ -135,3 +137,50 @@ def test_sources_round_trip_through_json():
     assert again["table1.sex.male.A"].source == Source(
         test=None, table="tbl-baseline", cell="Sex › Male/Arm A (n=10)", inputs=("patients.csv",))
     check_trail(again, MANUSCRIPT)
+
+
+class _ReferenceSpans(html.parser.HTMLParser):
+    """The bound spans of a page as the standard library's HTML parser sees them: the oracle
+    for :func:`span_texts`, which scans for span tags only."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.spans: list[tuple[str, str]] = []
+        self._open: list[tuple[str | None, list[str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "span":
+            attr = dict(attrs)
+            bound = "val" in (attr.get("class") or "").split()
+            self._open.append(((attr.get("data-key") or attr.get("title")) if bound else None, []))
+
+    def handle_endtag(self, tag):
+        if tag == "span" and self._open:
+            key, parts = self._open.pop()
+            text = "".join(parts)
+            if key is not None:
+                self.spans.append((key, text))
+            if self._open:
+                self._open[-1][1].append(text)
+
+    def handle_data(self, data):
+        if self._open:
+            self._open[-1][1].append(data)
+
+
+def test_span_texts_finds_what_an_html_parser_finds_in_tricky_markup():
+    page = ('<script>var s = "<span class=\\"val\\" title=\\"no\\">1</span>";</script><!-- <span class="val"> -->'
+            '<p><span class="val" data-key="a.b" data-tip="x &gt; 1 &amp; &quot;y&quot;" tabindex="0">'
+            '<em>P</em> &lt; 0.001</span> and <span class="other"><span class=\'val\' title="c">2&#8201;%</span></span>'
+            '<SPAN CLASS="val x" TITLE="d">3</SPAN ></p>')
+    reference = _ReferenceSpans()
+    reference.feed(page)
+    assert span_texts(page) == reference.spans == [("a.b", "P < 0.001"), ("c", "2\u2009%"), ("d", "3")]
+
+
+@pytest.mark.parametrize("study", ["ixazomib_ndmm", "ird_rrmm"])
+def test_span_texts_finds_what_an_html_parser_finds_in_each_study(study, study_report):
+    page = (study_report(study) / "manuscript.html").read_text(encoding="utf-8")
+    reference = _ReferenceSpans()
+    reference.feed(page)
+    assert span_texts(page) == reference.spans and len(reference.spans) > 100
