@@ -67,9 +67,13 @@ local function read_chunk(text, before, format, ropts)
     if doc.blocks[n].t ~= "Header" or doc.blocks[n].identifier ~= before[n] then return nil end
   end
   for n = #before + 1, #doc.blocks - 1 do blocks:insert(doc.blocks[n]) end
-  local ids, cites = {}, false
+  local ids, names, links, cites = {}, {}, {}, false
   blocks:walk({
-    Header = function(h) ids[#ids + 1] = h.identifier end,
+    Header = function(h)
+      ids[#ids + 1] = h.identifier
+      names[#names + 1] = pandoc.utils.stringify(h.content):lower():gsub("%s+", " ")
+    end,
+    Link = function(l) if l.target:sub(1, 1) == "#" then links[#links + 1] = l.target:sub(2) end end,
     Cite = function() cites = true end,
   })
   local plain = no_bracket(blocks)
@@ -79,7 +83,8 @@ local function read_chunk(text, before, format, ropts)
     plain = no_bracket(pandoc.read(unescaped, format, ropts).blocks)
   end
   return {
-    blocks = blocks, meta = doc.meta, has_meta = next(doc.meta) ~= nil, ids = ids, plain = plain,
+    blocks = blocks, meta = doc.meta, has_meta = next(doc.meta) ~= nil, ids = ids, names = names, links = links,
+    plain = plain,
     cites = cites, counted = last.content[1].citations[1].note_num - 1, shifted = {},
   }
 end
@@ -126,6 +131,27 @@ local function meta_value(text)
   return pandoc.MetaString(text)
 end
 
+-- A reference to a heading by its name ("[Patients]") goes, in the whole source, to the first
+-- heading of that name; read in its own chunk, to the one in that chunk. So a link to a heading
+-- whose name another heading has makes the whole be read. Why, or nil.
+local function ambiguous_link(entries)
+  local count, ids = {}, {}
+  for _, entry in ipairs(entries) do
+    for k, name in ipairs(entry.names) do
+      count[name] = (count[name] or 0) + 1
+      ids[entry.ids[k]] = name
+    end
+  end
+  for n, entry in ipairs(entries) do
+    for _, target in ipairs(entry.links) do
+      if ids[target] and count[ids[target]] > 1 then
+        return ("chunk %d: a link to heading %q, whose name another heading has"):format(n, target)
+      end
+    end
+  end
+  return nil
+end
+
 -- The chunks read (from the cache where they are), each with its part of the reply; or, if
 -- the chunks cannot stand for the whole, the whole source read as one, and why.
 local function read_all(req, ropts)
@@ -155,9 +181,11 @@ local function read_all(req, ropts)
     end
     if why then break end
     local blocks = at_offset(entry, offset)
-    entries[n], parts[n] = { blocks = blocks, meta = entry.meta }, part(key, entry, blocks)
+    entries[n] = { blocks = blocks, meta = entry.meta, ids = entry.ids, names = entry.names, links = entry.links }
+    parts[n] = part(key, entry, blocks)
     offset = offset + entry.counted
   end
+  if not why then why = ambiguous_link(entries) end
   if why then
     local text = table.concat(req.chunks)
     local key = "whole\0" .. text

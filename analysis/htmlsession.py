@@ -1,25 +1,31 @@
 """The preview's HTML renderer: one pandoc kept running that reads only what an edit changed.
 
-A pandoc call for the manuscript's HTML takes about half a second, and most of it is spent
-again on every edit: reading the whole markdown (a third of it), starting the Lua filters.
-The preview (:mod:`analysis.preview_worker`) instead keeps one ``pandoc lua`` process
-(``html-session.lua``) for as long as it runs. :class:`HtmlSession` cuts the source into
+A pandoc call for the manuscript's HTML takes about half a second, a third of it reading the
+markdown, most of which an edit did not change; and a second pandoc reads it again for the
+word counts. The preview (:mod:`analysis.preview_worker`) instead keeps one ``pandoc lua``
+process (``html-session.lua``) for as long as it runs. :class:`HtmlSession` cuts the source into
 chunks before its top-level headings (:func:`chunks`), and pandoc reads again only the chunks
 it has not seen; it then runs the very steps of the command line :func:`analysis.render.render`
 would run (metadata, heading shift, the filters and citeproc in their order, the writer and
 its template) on the whole document.
 
-The output is the command line's, byte for byte (the tests compare them for every study).
-Whenever that cannot be promised, the session declines and the caller runs the command line:
+The output is the command line's, byte for byte (the tests compare them for every study),
+and so is the source as pandoc's reader gives it (for the word counts), assembled from the
+chunks' readings. What the reader numbers across the document is carried from chunk to
+chunk: the identifiers of headings (a second "Patients" is ``patients-1``) and the note
+numbers of citations. Where a chunk could still read differently on its own, the source is
+read whole:
 
-* the source is not cut where a chunk could read differently on its own than in the whole:
-  reference-style links and notes defined in another chunk, example lists, LaTeX macros,
-  HTML comments, headings inside fenced code or divs; and a chunk that has metadata (other
-  than the first), a heading identifier already used, or a ``[`` left unresolved, makes the
-  session read the source whole;
-* a command with an option the session does not know, an error, or any warning (pandoc's
-  message, with its line numbers, is the one the author should see, and the build treats a
-  warning as an error) makes it decline.
+* it is not cut at all when it has reference-style links or notes (a chunk may use what
+  another defines), example lists, LaTeX macros, HTML comments, or an unclosed fence;
+  headings inside fenced code or divs are not cuts;
+* it is read whole when a chunk (other than the first) has metadata, when a heading
+  identifier is already used, when a ``[`` is left unresolved (a reference to a heading in
+  another chunk), or when a link goes to a heading whose name another heading has.
+
+And the session declines, so that the caller runs the command line, on a command with an
+option it does not know, on an error, and on any warning: pandoc's message, with its line
+numbers, is the one the author should see, and the build treats a warning as an error.
 """
 
 from __future__ import annotations
@@ -53,7 +59,8 @@ def chunks(text: str) -> list[str]:
     The pieces joined are ``text``."""
     if any(mark in text for mark in _WHOLE_ONLY) or _EXAMPLE_ITEM.search(text) or _DEFINITION.search(text):
         return [text]
-    lines = text.splitlines(keepends=True)
+    lines = text.split("\n")  # pandoc's lines (not str.splitlines, which also cuts at \f, \u2028 ...)
+    lines = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
     starts = [0]
     i = 0
     if lines and lines[0].rstrip("\r\n") == "---":  # the front matter: up to its closing line

@@ -44,7 +44,7 @@ from analysis.errors import AnalysisError
 __all__ = ["BuildResult", "Preview", "serve"]
 
 HOST = "127.0.0.1"
-POLL_SECONDS = 0.05  # how often the watcher looks at file times
+POLL_SECONDS = 0.025  # how often the watcher looks at file times (a look costs about 0.3 ms)
 SETTLE_SECONDS = 0.02  # after a change, wait this long for the editor to finish writing
 LONG_POLL_SECONDS = 20.0  # a browser's /__version request waits at most this long
 
@@ -138,7 +138,7 @@ class Preview:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: _Server | None = None
-        self._snapshot: dict[Path, tuple[int, int]] = {}
+        self._snapshot: dict[str, tuple[int, int]] = {}
         self._analysis_stale = True  # until an analysis succeeds, every rebuild starts with one
         self._script_cache: tuple[tuple[int, int] | None, Path | None] | None = None
         self._worker: subprocess.Popen[str] | None = None  # the build process (analysis.preview_worker)
@@ -170,40 +170,50 @@ class Preview:
         self._script_cache = (stamp, path)
         return path
 
-    def _watched(self) -> dict[Path, str]:
-        """Every file the manuscript depends on, with the stage a change to it starts."""
-        files: dict[Path, str] = {}
+    def _watched(self) -> dict[str, tuple[tuple[int, int], str]]:
+        """Every file the manuscript depends on (by path), with its time and size and the stage
+        a change to it starts. Editors' backup and lock files (``~``, ``.`` names) are left out.
+
+        ``os.scandir`` rather than ``Path.rglob``: the watcher looks many times a second."""
+        files: dict[str, tuple[tuple[int, int], str]] = {}
         for folder, stage in ((self.root / "data" / self.study_id, "analyse"),
                               (self.root / "templates" / self.study_id, "render"),
                               (self.root / "templates" / "_shared", "render")):
-            if folder.is_dir():
-                for path in folder.rglob("*"):
-                    if path.is_file() and not path.name.startswith((".", "~")) and not path.name.endswith("~"):
-                        files[path] = stage
+            folders = [str(folder)]
+            while folders:
+                try:
+                    entries = os.scandir(folders.pop())
+                except OSError:
+                    continue
+                with entries:
+                    for entry in entries:
+                        try:
+                            if entry.is_dir(follow_symlinks=False):  # as rglob: no loops
+                                folders.append(entry.path)
+                            elif not entry.name.startswith((".", "~")) and not entry.name.endswith("~"):
+                                st = entry.stat()
+                                files[entry.path] = ((st.st_mtime_ns, st.st_size), stage)
+                        except OSError:
+                            continue  # gone while looked at: the next look sees it gone
         script = self._script_path()
         if script is not None:
-            files[script] = "analyse"
-        return files
-
-    def _take_snapshot(self) -> tuple[dict[Path, tuple[int, int]], dict[Path, str]]:
-        watched = self._watched()
-        snap = {}
-        for path in watched:
             try:
-                st = path.stat()
+                st = script.stat()
+                files[str(script)] = ((st.st_mtime_ns, st.st_size), "analyse")
             except OSError:
-                continue
-            snap[path] = (st.st_mtime_ns, st.st_size)
-        return snap, watched
+                pass
+        return files
 
     def changes(self) -> tuple[set[str], set[Path]]:
         """Stages to rerun and files changed since the last look (and remember this look)."""
-        snap, watched = self._take_snapshot()
-        changed = {p for p in set(snap) | set(self._snapshot) if snap.get(p) != self._snapshot.get(p)}
+        watched = self._watched()
+        snap = {path: stamp for path, (stamp, _stage) in watched.items()}
+        changed = {p for p in snap.keys() | self._snapshot.keys() if snap.get(p) != self._snapshot.get(p)}
         self._snapshot = snap
         # a deleted file no longer appears in `watched`: data and script deletions re-analyse
-        stages = {watched.get(p, "render" if "templates" in p.parts else "analyse") for p in changed}
-        return stages, changed
+        stages = {watched[p][1] if p in watched else "render" if "templates" in Path(p).parts else "analyse"
+                  for p in changed}
+        return stages, {Path(p) for p in changed}
 
     # -- building ----------------------------------------------------------------------------
     def _request(self, analyse: bool) -> dict[str, Any]:

@@ -141,6 +141,8 @@ def test_a_source_that_cannot_be_cut_safely_is_one_chunk(extra):
 def test_an_unindented_heading_after_text_without_a_blank_line_is_not_a_cut():
     assert len(chunks("Para\n# Heading\n")) == 1
     assert len(chunks("Para\n\n# Heading\n")) == 2
+    # only a newline ends a line for pandoc: a form feed or a line separator does not
+    assert len(chunks("Para\n\nText\f# Heading\u2028# Another\n")) == 1
 
 
 # -- the same output as the command line ------------------------------------------------------
@@ -190,6 +192,15 @@ def test_a_heading_link_to_another_chunk_makes_it_read_the_whole(tmp_path, sessi
     assert session.why == "chunk 7: an unresolved [" and session.whole == 1
     assert (folder / "manuscript.html").read_bytes() == _cli(folder)
     assert '<a href="#methods"' in (folder / "manuscript.html").read_text(encoding="utf-8")
+
+
+def test_a_link_to_a_heading_whose_name_another_has_makes_it_read_the_whole(tmp_path, session):
+    text = MANUSCRIPT.replace("See @tbl-base", "As in [Patients], see @tbl-base")  # the first `patients`
+    folder = _project(tmp_path, text)
+    assert session.html(_cmd(folder, "manuscript.html"), folder, dict(os.environ)) == _reading(text)
+    assert session.why == 'chunk 6: a link to heading "patients-1", whose name another heading has'
+    assert (folder / "manuscript.html").read_bytes() == _cli(folder)
+    assert '<a href="#patients">Patients</a>' in (folder / "manuscript.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("study", ["ixazomib_ndmm", "ird_rrmm"])

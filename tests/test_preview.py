@@ -164,3 +164,28 @@ def test_builds_run_in_a_build_process_that_is_started_again_if_it_dies(preview,
     edit(script, "import os\nos._exit(3)\n\n\ndef analyse(", "def analyse(")
     state = wait_past(preview, state["version"])
     assert state["error"] is None and state["stages"] == ["analyse", "render"]
+
+
+def test_the_watcher_sees_edits_new_and_deleted_files_and_the_stage_each_starts(mini_project):
+    """The watcher's look (no server, no build): which stage a change starts, and which files
+    it leaves alone (editors' backup and lock files)."""
+    watcher = Preview(mini_project, "mini")
+    assert watcher.changes()[0] == {"analyse", "render"}  # the first look: everything is new
+    assert watcher.changes() == (set(), set())
+    templates = mini_project / "templates" / "mini"
+    (templates / "manuscript.qmd.j2~").write_text("backup", encoding="utf-8")
+    (templates / ".#manuscript.qmd.j2").write_text("lock", encoding="utf-8")
+    (templates / "~$draft.docx").write_text("lock", encoding="utf-8")
+    assert watcher.changes() == (set(), set())
+    (templates / "parts").mkdir()
+    (templates / "parts" / "extra.md.j2").write_text("More.", encoding="utf-8")
+    assert watcher.changes() == ({"render"}, {templates / "parts" / "extra.md.j2"})
+    edit(mini_project / "data" / "mini" / "patients.csv", "\n", "\n")  # the same text, a new time
+    assert watcher.changes() == ({"analyse"}, {mini_project / "data" / "mini" / "patients.csv"})
+    (templates / "parts" / "extra.md.j2").unlink()
+    assert watcher.changes() == ({"render"}, {templates / "parts" / "extra.md.j2"})
+    (mini_project / "data" / "mini" / "patients.csv").unlink()
+    assert watcher.changes()[0] == {"analyse"}
+    script = mini_project / "scripts" / "mini_analysis.py"
+    edit(script, "def ", "def ")
+    assert watcher.changes() == ({"analyse"}, {script})
