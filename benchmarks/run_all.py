@@ -239,13 +239,25 @@ def bench_build(runs: int, work: Path) -> list[Row]:
 
 
 def _process_cpu(pid: int) -> float:
-    """CPU seconds of a running process and of its children it has waited for (Linux /proc),
-    0 where /proc is not there."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+    """CPU seconds of a running process, of its children it has waited for, and of those
+    still running with their own (the preview's pandoc, kept running; Linux /proc), 0 where
+    /proc is not there."""
+    stats = {}
+    for folder in Path("/proc").glob("[0-9]*"):
+        try:
+            stats[int(folder.name)] = (folder / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+    children: dict[int, list[int]] = {}
+    for child, fields in stats.items():
+        children.setdefault(int(fields[1]), []).append(child)  # by parent
+    tree, total = [pid], 0
+    while tree:
+        this = tree.pop()
+        if this in stats:
+            total += sum(int(x) for x in stats[this][11:15])  # utime stime cutime cstime
+            tree += children.get(this, [])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _edited(lines: list[str], column: str, row: int, value: str) -> str:
