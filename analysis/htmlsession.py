@@ -163,6 +163,9 @@ class HtmlSession:
     process) stops it. ``served`` counts the renderings it did, ``whole`` those that read the
     source whole (``why`` says why the last did), ``received`` the chunk readings the last one
     sent (those this side did not hold yet); ``declined`` says why the last declined one was.
+    A pandoc process that ends is started again by the next rendering, unless it never
+    answered (a pandoc without ``pandoc lua``): then ``disabled`` says why, and the session
+    declines every rendering.
     """
 
     def __init__(self) -> None:
@@ -175,6 +178,8 @@ class HtmlSession:
         self.received = 0  # chunk readings the last rendering sent (those it did not have)
         self.why: str | None = None  # why the last rendering read the source whole, if it did
         self.declined: str | None = None  # why the last declined rendering was declined
+        self.disabled: str | None = None  # why the session no longer tries (a pandoc that cannot run it)
+        self._answered = 0  # replies of the current process
 
     def _start(self, exe: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         if self._proc is not None and (self._proc.poll() is not None or env != self._env):
@@ -185,14 +190,22 @@ class HtmlSession:
                                           stderr=self._log, env=env)
             self._env = dict(env)
             self._blocks = {}
+            self._answered = 0
         return self._proc
 
     def _ask(self, proc: subprocess.Popen[bytes], request: dict[str, Any]) -> dict[str, Any] | None:
         try:
             proc.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
             proc.stdin.flush()
-            return json.loads(proc.stdout.readline())
+            reply = json.loads(proc.stdout.readline())
+            self._answered += 1
+            return reply
         except (OSError, ValueError):  # it died, or garbled its reply: the next rendering starts another
+            self._log.seek(0)
+            said = self._log.read().decode("utf-8", "replace").strip()[-500:]
+            self.declined = "the pandoc process ended" + (f": {said}" if said else "")
+            if not self._answered:  # it never answered: a pandoc without `lua`, or one that cannot run the script
+                self.disabled = self.declined
             self.close()
             return None
 
@@ -201,13 +214,14 @@ class HtmlSession:
         ``cwd``; return the source as pandoc's reader gave it (its JSON AST, before any filter),
         or None if the session declined and wrote nothing: then run ``cmd`` itself."""
         request = _request(cmd, cwd)
-        if request is None:
+        if request is None or self.disabled:
             return None
         pieces = chunks(Path(request.pop("source")).read_text(encoding="utf-8"))
         reply = self._ask(self._start(cmd[0], env), {**request, "chunks": pieces, "have": list(self._blocks)})
         if reply is None or not reply.get("ok"):
             self._blocks = {}
-            self.declined = reply.get("why") if reply else "the pandoc process ended"
+            if reply is not None:
+                self.declined = reply.get("why")
             return None
         known = {}
         self.received = sum("json" in part for part in reply["chunks"])

@@ -254,6 +254,19 @@ def test_a_pandoc_that_died_is_started_again(tmp_path, session):
     assert (folder / "manuscript.html").read_bytes() == _cli(folder)
 
 
+def test_a_pandoc_that_cannot_run_the_session_disables_it(tmp_path, session):
+    folder = _project(tmp_path / "p", MANUSCRIPT)
+    fake = tmp_path / "pandoc"
+    fake.write_text("#!/bin/sh\necho 'Unknown command lua' >&2\nexit 1\n", encoding="utf-8")
+    fake.chmod(0o755)
+    cmd = _cmd(folder, "manuscript.html")
+    cmd[0] = str(fake)
+    assert session.html(cmd, folder, dict(os.environ)) is None
+    assert session.disabled == "the pandoc process ended: Unknown command lua"
+    assert session.html(_cmd(folder, "manuscript.html"), folder, dict(os.environ)) is None  # no more tries
+    assert session._proc is None
+
+
 def test_render_uses_the_session_only_for_an_html_that_links_its_figures(tmp_path, session):
     folder = _project(tmp_path, MANUSCRIPT)
     read = []
