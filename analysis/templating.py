@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import json
 import os
 import re
 import traceback
@@ -583,7 +584,17 @@ def render_text(source: str, store: ResultsStore, alpha: float = 0.05, plain: bo
     def table_markdown(table: dict[str, Any], style: Style) -> str:
         from analysis.tables.render import to_markdown as render_table
 
-        return render_table(table, style)
+        # the preview renders on every edit, and a template edit leaves the tables as they were
+        try:
+            key = (json.dumps(table, sort_keys=True), style)
+        except (TypeError, ValueError):  # not plain JSON data (a Table object): nothing to key on
+            return render_table(table, style)
+        text = _TABLE_MARKDOWN.get(key)
+        if text is None:
+            text = _TABLE_MARKDOWN[key] = render_table(table, style)
+            while len(_TABLE_MARKDOWN) > 64:  # the oldest go first
+                del _TABLE_MARKDOWN[next(iter(_TABLE_MARKDOWN))]
+        return text
 
     env = make_environment([])
     _install_helpers(env, Helpers(store, alpha, table_markdown))
@@ -613,6 +624,10 @@ def _install_helpers(env: SandboxedEnvironment, helpers: Helpers) -> dict[str, A
     return globals_
 
 
+#: (a table of results.json as JSON, the style) -> its markdown, for the tables rendered last
+_TABLE_MARKDOWN: dict[tuple[str, Style], str] = {}
+
+
 def render_manuscript(
     templates_root: Path,
     study_id: str,
@@ -629,7 +644,17 @@ def render_manuscript(
     def table_markdown(table: dict[str, Any], style: Style) -> str:
         from analysis.tables.render import to_markdown as render_table
 
-        return render_table(table, style)
+        # the preview renders on every edit, and a template edit leaves the tables as they were
+        try:
+            key = (json.dumps(table, sort_keys=True), style)
+        except (TypeError, ValueError):  # not plain JSON data (a Table object): nothing to key on
+            return render_table(table, style)
+        text = _TABLE_MARKDOWN.get(key)
+        if text is None:
+            text = _TABLE_MARKDOWN[key] = render_table(table, style)
+            while len(_TABLE_MARKDOWN) > 64:  # the oldest go first
+                del _TABLE_MARKDOWN[next(iter(_TABLE_MARKDOWN))]
+        return text
 
     folders = [templates_root / study_id, templates_root / "_shared"]
     check_template_links(folders, templates_root)

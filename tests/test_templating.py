@@ -166,3 +166,26 @@ def test_compiled_templates_are_kept_on_disk_between_processes(tmp_path, monkeyp
 
     monkeypatch.setattr(jinja2, "FileSystemBytecodeCache", unsafe)
     assert render(templating._BytecodeCache()) == "Goodbye Ada.\n"
+
+
+def test_a_table_rendered_again_is_the_same_and_a_changed_table_is_rendered_anew(tmp_path):
+    """The markdown of tables is remembered between renderings (the preview's), keyed on the
+    table's content: a changed cell shows, and the remembered text equals a fresh rendering."""
+    from analysis.tables.model import Cell, Column, Row, Table
+    from analysis.tables.render import to_markdown
+
+    def with_table(count: int) -> ResultsStore:
+        s = store()
+        t = Table("tbl-x", "Counts", columns=[Column("n", "n")])
+        t.add_row(Row("Patients", cells={"n": Cell(count, "int")}))
+        s.add_table(t)
+        return ResultsStore.from_json(s.to_json())
+
+    (tmp_path / "t").mkdir()
+    (tmp_path / "_shared").mkdir()
+    (tmp_path / "t" / "manuscript.qmd.j2").write_text('{{ table("tbl-x") }}', encoding="utf-8")
+    first, again = (render_manuscript(tmp_path, "t", with_table(12), {}) for _ in range(2))
+    changed = render_manuscript(tmp_path, "t", with_table(13), {})
+    assert first == again and "12" in first and "13" in changed and "12" not in changed
+    fresh = with_table(13)
+    assert changed.strip("\n") == to_markdown(fresh.tables["tbl-x"], fresh.style).strip("\n")
