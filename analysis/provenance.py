@@ -41,20 +41,34 @@ def git_state(root: Path, watched: tuple[str, ...] = ()) -> dict[str, Any]:
     commit does not hold it.
     """
 
-    def git(*args: str) -> str | None:
+    def git(*args: str) -> subprocess.Popen[str] | None:
         try:
-            proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
+            return subprocess.Popen(["git", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                    text=True)
+        except OSError:
             return None
-        return proc.stdout.strip() if proc.returncode == 0 else None
 
-    commit = git("rev-parse", "HEAD")
+    def output(proc: subprocess.Popen[str] | None) -> str | None:
+        if proc is None:
+            return None
+        try:
+            out, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            return None
+        return out.strip() if proc.returncode == 0 else None
+
+    # the three calls run side by side (the preview stamps every build)
+    paths = [p for p in (*UNTRACKED_WATCHED, *watched) if (root / p).exists()]
+    calls = [git("rev-parse", "HEAD"),
+             git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)report", ":(exclude)build"),
+             git("ls-files", "--others", "--exclude-standard", "--", *paths) if paths else None]
+    commit, changed, untracked = (output(call) for call in calls)
+    if not paths:
+        untracked = ""
     if commit is None:
         return {"commit": "unknown (not a git checkout)", "dirty": False}
-    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)report",
-                  ":(exclude)build")
-    paths = [p for p in (*UNTRACKED_WATCHED, *watched) if (root / p).exists()]
-    untracked = git("ls-files", "--others", "--exclude-standard", "--", *paths) if paths else ""
     # a failed git call counts as dirty: the stamp must never claim a clean tree it did not see
     return {"commit": commit, "dirty": changed is None or untracked is None or bool(changed or untracked)}
 
