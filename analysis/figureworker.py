@@ -78,10 +78,12 @@ class FigureWorker:
     early (an analysis that failed). Create one with :func:`figure_worker`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
         import numpy  # noqa: F401 - both processes need it: imported once, before the fork
 
-        self._folder = Path(tempfile.mkdtemp(prefix="figure-worker-"))
+        # where the drawings are made: ``folder`` (new and empty; removed by stop()), or a
+        # temporary folder
+        self._folder = folder if folder is not None else Path(tempfile.mkdtemp(prefix="figure-worker-"))
         self._submitted: list[str] = []
         self._digests: dict[str, str | None] = {}  # by figure id; None: not to be kept (see _DRAWN)
         try:
@@ -272,19 +274,29 @@ def _cores() -> int:
 
 
 @contextmanager
-def figure_worker(enabled: bool = True) -> Iterator[FigureWorker | None]:
+def figure_worker(enabled: bool = True, beside: Path | None = None) -> Iterator[FigureWorker | None]:
     """Run a :class:`FigureWorker` (the :func:`active` one) for the duration of the block, when
-    ``enabled``, forking is safe, there is a second core and the system gives a temporary
-    folder and a process; yield it, or None (the figures are then drawn in this process). A
-    block that ends before :meth:`FigureWorker.collect` stops the worker and discards its
-    drawings."""
+    ``enabled``, forking is safe, there is a second core and the system gives a folder and a
+    process; yield it, or None (the figures are then drawn in this process). A block that
+    ends before :meth:`FigureWorker.collect` stops the worker and discards its drawings.
+
+    The worker draws in a working folder beside ``beside`` (the output folder of the
+    analysis; :func:`analysis.outputs.scratch_dir`), which the next build removes if this one
+    is killed, or else in a temporary folder."""
     from analysis.figurefiles import can_fork
 
     worker = None
     if enabled and can_fork() and _cores() > 1:
+        folder = None
         try:
-            worker = FigureWorker()
-        except OSError:  # no temporary folder, pipe or process to spare: draw here instead
+            if beside is not None:
+                from analysis.outputs import scratch_dir
+
+                folder = scratch_dir(beside)
+            worker = FigureWorker(folder)
+        except OSError:  # no folder, pipe or process to spare: draw here instead
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
             worker = None
     if worker is None:
         yield None

@@ -250,12 +250,24 @@ def run_analysis(study: Study) -> ResultsStore:
     return store
 
 
+def _analysis_folder(root: Path, study_id: str, given: Path | None = None) -> Path:
+    """``given``, or where a study's analysis goes by default: ``build/<study>``."""
+    return given if given is not None else root / "build" / study_id
+
+
+def _report_folder(root: Path, study_id: str, given: Path | None = None) -> Path:
+    """``given``, or where a study's report goes by default: ``report/<study>``."""
+    return given if given is not None else root / "report" / study_id
+
+
 @contextmanager
-def _exclusive(root: Path, study_id: str, say: Callable[[str], None]) -> Iterator[None]:
-    """Hold the study's build lock and clean up after a build that was killed."""
+def _exclusive(root: Path, study_id: str, say: Callable[[str], None], *given: Path | None) -> Iterator[None]:
+    """Hold the study's build lock and clean up after a build that was killed, in the default
+    folders and in the ``given`` ones (another ``out`` or ``cache``, such as the preview's)."""
     with study_lock(root, study_id):
         with output_errors(root, f"the outputs of {study_id}"):
-            for folder in (root / "build" / study_id, root / "report" / study_id):
+            folders = {_analysis_folder(root, study_id), _report_folder(root, study_id), *filter(None, given)}
+            for folder in sorted(folders):
                 recover(folder, say)
         yield
 
@@ -273,14 +285,14 @@ def analyse(
     is held throughout (see :func:`analysis.outputs.study_lock`).
     """
     say = progress or (lambda _msg: None)
-    with _exclusive(root, study_id, say):
+    with _exclusive(root, study_id, say, out):
         return _analyse(root, study_id, say, out)
 
 
 def _analyse(root: Path, study_id: str, say: Callable[[str], None], out: Path | None) -> Path:
     with _analysing(root, study_id, say, out):
         pass
-    return out if out is not None else root / "build" / study_id
+    return _analysis_folder(root, study_id, out)
 
 
 @dataclass
@@ -303,14 +315,14 @@ def _analysing(
     drawn or saved while the block runs (:func:`analysis.figurefiles.save_svgs`), so a build
     renders its templates meanwhile. The analysis is published even when the block fails, as
     the stage it is (the block's error is raised after)."""
-    with figure_worker() as worker:  # draws the script's figures on another core as they come
+    final = _analysis_folder(root, study_id, out)
+    with figure_worker(beside=final) as worker:  # draws the script's figures on another core as they come
         say("loading and validating data")
         study = load_study(root, study_id)
         say(f"validated {sum(len(f) for f in study.frames.values())} rows in {len(study.frames)} file(s)")
         say("running analysis script")
         store = run_analysis(study)
         say(f"computed {len(store.values)} values, {len(store.tables)} tables, {len(store.figures)} figures")
-        final = out if out is not None else root / "build" / study_id
         failed: BaseException | None = None
         with output_errors(root, _shown(final, root)), staged_dir(final) as stage:
             finish = save_svgs(store.figures, stage / "figures", background=background, worker=worker)
@@ -404,7 +416,7 @@ def render_study(
     not asked for (``--formats html``) are carried over from the previous report.
     """
     say = progress or (lambda _msg: None)
-    with _exclusive(root, study_id, say):
+    with _exclusive(root, study_id, say, out, cache):
         return _render_study(root, study_id, engine, formats, say, out, cache, quick, html_session)
 
 
@@ -416,7 +428,7 @@ def _render_study(
     root: Path, study_id: str, engine: str, formats: tuple[str, ...], say: Callable[[str], None],
     out: Path | None, cache: Path | None, quick: bool = False, html_session: HtmlSession | None = None,
 ) -> Path:
-    cache = cache if cache is not None else root / "build" / study_id
+    cache = _analysis_folder(root, study_id, cache)
     results_file = cache / "results.json"
     if not results_file.is_file():
         raise AnalysisError(
@@ -487,7 +499,7 @@ def _draft(root: Path, study_id: str, engine: str, say: Callable[[str], None], r
     renderers = set(normalise_formats(formats)) & set(MANUSCRIPT_FORMATS)
     reading = None
     if engine == "embedded" and renderers and html_session is None:
-        reading = SourceReading(lift_front_matter(text), scratch_dir(report or root / "report" / study_id))
+        reading = SourceReading(lift_front_matter(text), scratch_dir(_report_folder(root, study_id, report)))
     try:
         items = check_checklist(Manuscript(config, front, store, text), where)
         if items:
@@ -540,7 +552,7 @@ def _stage_report(
     formats = normalise_formats(formats)
     store, text = draft.store, draft.text
     shared = root / "templates" / "_shared"
-    final = out if out is not None else root / "report" / study_id
+    final = _report_folder(root, study_id, out)
     with output_errors(root, _shown(final, root)), \
             staged_dir(final, keep=lambda stage: _keep_previous(final, stage, say)) as stage:
         figures = analysis.figures if analysis is not None else cache / "figures"
@@ -642,9 +654,9 @@ def build(
     :func:`analysis.figurefiles.save_svgs`), and a ``quick`` HTML, which links its figures, is
     rendered meanwhile too."""
     say = progress or (lambda _msg: None)
-    folder = cache if cache is not None else root / "build" / study_id
+    folder = _analysis_folder(root, study_id, cache)
     draft: _Draft | None = None
-    with study_lock(root, study_id), _exclusive(root, study_id, say):
+    with study_lock(root, study_id), _exclusive(root, study_id, say, out, cache):
         try:
             with _analysing(root, study_id, say, folder, background=True) as analysis:
                 draft = _draft(root, study_id, engine, say, analysis.results, formats, out,

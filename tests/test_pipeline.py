@@ -166,3 +166,29 @@ def test_a_killed_builds_reading_of_the_manuscript_is_removed_by_the_next_build(
     (left / "source.json").write_text("{}", encoding="utf-8")  # as a killed build leaves it
     build(mini_project, "mini", formats=("html", "docx"))
     assert sorted(p.name for p in report.parent.iterdir()) == ["mini"]
+
+
+def test_a_killed_analysis_leaves_its_figure_workers_folder_to_the_next_build(mini_project, tmp_path):
+    """The figure worker draws in a working folder beside the analysis folder (not in the
+    system's temporary folder), which the next build removes if a killed one left it, in the
+    default folder and in one given as ``out`` (the preview's)."""
+    from analysis.figureworker import figure_worker
+    from analysis.outputs import scratch_dir
+
+    analysis_folder = mini_project / "build" / "mini"
+    with figure_worker(beside=analysis_folder) as worker:
+        if worker is not None:  # a worker where it can fork: it draws beside the folder
+            assert worker._folder.parent == analysis_folder.parent
+            assert worker._folder.name.startswith(".mini.")
+    def working(folder: Path) -> list[str]:
+        return [p.name for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}.")]
+
+    assert working(analysis_folder) == []  # removed when it stopped
+    other = tmp_path / "elsewhere" / "mini.analysis"
+    for folder in (analysis_folder, other):
+        (scratch_dir(folder) / "fig-x.svg").write_text("<svg/>", encoding="utf-8")  # as a killed build leaves it
+        assert len(working(folder)) == 1
+    analyse(mini_project, "mini")
+    analyse(mini_project, "mini", out=other)
+    assert working(analysis_folder) == [] and working(other) == []
+    assert (analysis_folder / "results.json").is_file() and (other / "results.json").is_file()
