@@ -190,7 +190,8 @@ class Preview:
                         try:
                             if entry.is_dir(follow_symlinks=False):  # as rglob: no loops
                                 folders.append(entry.path)
-                            elif not entry.name.startswith((".", "~")) and not entry.name.endswith("~"):
+                            elif (entry.is_file() and not entry.name.startswith((".", "~"))
+                                  and not entry.name.endswith("~")):
                                 st = entry.stat()
                                 files[entry.path] = ((st.st_mtime_ns, st.st_size), stage)
                         except OSError:

@@ -92,10 +92,10 @@ def package_versions(engine: str = "embedded") -> dict[str, str]:
 
     Python packages by their installed distribution version (looked up once per process);
     the renderers by their own version string, which is what stamps the outputs: ``pandoc``
-    from ``--version`` of the binary the build invokes, ``typst`` from the compiler (the ``typst`` Python wheel that
-    bundles it has a version of its own, listed as ``typst (Python wheel)``); when the
-    ``quarto`` engine renders, ``quarto --version`` and the versions of the pandoc and typst
-    that Quarto bundles.
+    from ``--version`` of the binary the build invokes, ``typst`` from the compiler (the
+    ``typst`` Python wheel that bundles it has a version of its own, listed as ``typst
+    (Python wheel)``); when the ``quarto`` engine renders, ``quarto --version`` and the
+    versions of the pandoc and typst that Quarto bundles.
     """
     from analysis.errors import RenderError
     from analysis.render import pandoc_version, quarto_version, typst_version

@@ -581,23 +581,8 @@ def render_text(source: str, store: ResultsStore, alpha: float = 0.05, plain: bo
     >>> render_text('{{ differs(p.x, "differed", "did not differ") }}', store, plain=True)  # doctest: +SKIP
     'differed (*P* = 0.032)'
     """
-    def table_markdown(table: dict[str, Any], style: Style) -> str:
-        from analysis.tables.render import to_markdown as render_table
-
-        # the preview renders on every edit, and a template edit leaves the tables as they were
-        try:
-            key = (json.dumps(table, sort_keys=True), style)
-        except (TypeError, ValueError):  # not plain JSON data (a Table object): nothing to key on
-            return render_table(table, style)
-        text = _TABLE_MARKDOWN.get(key)
-        if text is None:
-            text = _TABLE_MARKDOWN[key] = render_table(table, style)
-            while len(_TABLE_MARKDOWN) > 64:  # the oldest go first
-                del _TABLE_MARKDOWN[next(iter(_TABLE_MARKDOWN))]
-        return text
-
     env = make_environment([])
-    _install_helpers(env, Helpers(store, alpha, table_markdown))
+    _install_helpers(env, Helpers(store, alpha, _table_markdown))
     try:
         text = env.from_string(source).render(**build_namespaces(store), **(context or {}))
     except (jinja2.TemplateError, TemplateError, TypeError, ValueError, AttributeError) as exc:
@@ -628,6 +613,24 @@ def _install_helpers(env: SandboxedEnvironment, helpers: Helpers) -> dict[str, A
 _TABLE_MARKDOWN: dict[tuple[str, Style], str] = {}
 
 
+def _table_markdown(table: dict[str, Any], style: Style) -> str:
+    """A table of the store as markdown (:func:`analysis.tables.render.to_markdown`), remembered
+    for the newest 64 by content and style: the preview renders on every edit, and a template
+    edit leaves the tables as they were."""
+    from analysis.tables.render import to_markdown
+
+    try:
+        key = (json.dumps(table, sort_keys=True), style)
+    except (TypeError, ValueError):  # not plain JSON data (a Table object): nothing to key on
+        return to_markdown(table, style)
+    text = _TABLE_MARKDOWN.get(key)
+    if text is None:
+        text = _TABLE_MARKDOWN[key] = to_markdown(table, style)
+        while len(_TABLE_MARKDOWN) > 64:  # the oldest go first
+            del _TABLE_MARKDOWN[next(iter(_TABLE_MARKDOWN))]
+    return text
+
+
 def render_manuscript(
     templates_root: Path,
     study_id: str,
@@ -641,26 +644,11 @@ def render_manuscript(
     Raises :class:`TemplateError` with ``template:line: message`` for any template problem
     (the ``lit()`` escapes are listed by the lint, not here).
     """
-    def table_markdown(table: dict[str, Any], style: Style) -> str:
-        from analysis.tables.render import to_markdown as render_table
-
-        # the preview renders on every edit, and a template edit leaves the tables as they were
-        try:
-            key = (json.dumps(table, sort_keys=True), style)
-        except (TypeError, ValueError):  # not plain JSON data (a Table object): nothing to key on
-            return render_table(table, style)
-        text = _TABLE_MARKDOWN.get(key)
-        if text is None:
-            text = _TABLE_MARKDOWN[key] = render_table(table, style)
-            while len(_TABLE_MARKDOWN) > 64:  # the oldest go first
-                del _TABLE_MARKDOWN[next(iter(_TABLE_MARKDOWN))]
-        return text
-
     folders = [templates_root / study_id, templates_root / "_shared"]
     check_template_links(folders, templates_root)
     check_code_spans(folders, templates_root)
     env = make_environment(folders)
-    helpers = Helpers(store, alpha, table_markdown)
+    helpers = Helpers(store, alpha, _table_markdown)
     names = build_namespaces(store)
     globals_ = _install_helpers(env, helpers)
     clash = sorted(set(names) & (set(globals_) | set(context)))

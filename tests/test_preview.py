@@ -177,6 +177,8 @@ def test_the_watcher_sees_edits_new_and_deleted_files_and_the_stage_each_starts(
     (templates / ".#manuscript.qmd.j2").write_text("lock", encoding="utf-8")
     (templates / "~$draft.docx").write_text("lock", encoding="utf-8")
     assert watcher.changes() == (set(), set())
+    (templates / "linked").symlink_to(mini_project / "data")  # a link to a folder is not a file
+    assert watcher.changes() == (set(), set())
     (templates / "parts").mkdir()
     (templates / "parts" / "extra.md.j2").write_text("More.", encoding="utf-8")
     assert watcher.changes() == ({"render"}, {templates / "parts" / "extra.md.j2"})
