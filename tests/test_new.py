@@ -184,6 +184,10 @@ def test_new_study_builds_three_formats_on_the_first_try(project, tmp_path, caps
         assert norm(store.text("baseline.stage_missing.control")) in tables, fmt
     html = (report / "manuscript.html").read_text(encoding="utf-8")
     assert "Dose groups compared" in html and "No. at risk" in (report / "figures" / "fig-km.svg").read_text()
+    # the preview's pandoc renders the new study's manuscript as the command line does
+    from tests.test_htmlsession import assert_rendered_as_the_command_line_does
+
+    assert_rendered_as_the_command_line_does(report, tmp_path / "session")
 
 
 def test_a_wrong_column_in_the_script_names_the_script_line_and_the_column(project, tmp_path, capsys):
