@@ -173,8 +173,9 @@ local function read_all(req, ropts)
     if not entry.plain and #req.chunks > 1 then why = ("chunk %d: an unresolved ["):format(n); break end
     if n > 1 and entry.has_meta then why = ("chunk %d: metadata"):format(n); break end
     for _, id in ipairs(entry.ids) do
-      -- an identifier a stand-in heading cannot hold, or a duplicate
-      if id ~= "" and (ids[id] or not id:match("^[%w_%-%.:]+$")) then
+      -- an identifier a stand-in heading cannot hold, or a duplicate (letters beyond ASCII
+      -- are allowed: read_chunk checks that the stand-ins gave the identifiers they hold)
+      if id ~= "" and (ids[id] or not id:match("^[%w_%-%.:\128-\255]+$")) then
         why = ("chunk %d: heading identifier %q"):format(n, id)
       end
       if id ~= "" then ids[id], before[#before + 1] = true, id end

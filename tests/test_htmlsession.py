@@ -185,6 +185,17 @@ def test_after_an_edit_only_the_changed_chunks_are_sent_and_the_output_is_still_
     assert 'id="patients-2"' in (folder / "manuscript.html").read_text(encoding="utf-8")
 
 
+def test_headings_named_beyond_ascii_are_cut_and_numbered_as_pandoc_does(tmp_path, session):
+    text = MANUSCRIPT.replace("## Patients", "## Patients inclus").replace("# Results", "# Résultats")
+    text += "\n# Résultats\n\nEncore.\n"  # `résultats-1`, held by a stand-in heading for the chunks after it
+    text += "\n## Été\n\nFin.\n"
+    folder = _project(tmp_path, text)
+    assert session.html(_cmd(folder, "manuscript.html"), folder, dict(os.environ)) == _reading(text)
+    assert session.why is None and session.whole == 0
+    assert (folder / "manuscript.html").read_bytes() == _cli(folder)
+    assert 'id="résultats-1"' in (folder / "manuscript.html").read_text(encoding="utf-8")
+
+
 def test_a_heading_link_to_another_chunk_makes_it_read_the_whole(tmp_path, session):
     text = MANUSCRIPT + "\nAs in [Methods].\n"
     folder = _project(tmp_path, text)
