@@ -71,7 +71,7 @@ local function read_chunk(text, before, format, ropts)
   blocks:walk({
     Header = function(h)
       ids[#ids + 1] = h.identifier
-      names[#names + 1] = pandoc.utils.stringify(h.content):lower():gsub("%s+", " ")
+      names[#names + 1] = pandoc.text.lower(pandoc.utils.stringify(h.content)):gsub("%s+", " ")  -- as pandoc keys it
     end,
     Link = function(l) if l.target:sub(1, 1) == "#" then links[#links + 1] = l.target:sub(2) end end,
     Cite = function() cites = true end,

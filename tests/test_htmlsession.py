@@ -185,6 +185,15 @@ def test_after_an_edit_only_the_changed_chunks_are_sent_and_the_output_is_still_
     assert 'id="patients-2"' in (folder / "manuscript.html").read_text(encoding="utf-8")
 
 
+def test_a_link_to_a_heading_whose_name_differs_from_another_only_in_case_reads_the_whole(tmp_path, session):
+    text = MANUSCRIPT.replace("## Patients\n\nSee", "## ÉTÉ\n\nSee [Été] and").replace(
+        "## Patients\n\nAdults", "## Été\n\nAdults")  # one reference key for both, the first heading wins
+    folder = _project(tmp_path, text)
+    assert session.html(_cmd(folder, "manuscript.html"), folder, dict(os.environ)) == _reading(text)
+    assert session.why is not None and "whose name another heading has" in session.why
+    assert (folder / "manuscript.html").read_bytes() == _cli(folder)
+
+
 def test_headings_named_beyond_ascii_are_cut_and_numbered_as_pandoc_does(tmp_path, session):
     text = MANUSCRIPT.replace("## Patients", "## Patients inclus").replace("# Results", "# Résultats")
     text += "\n# Résultats\n\nEncore.\n"  # `résultats-1`, held by a stand-in heading for the chunks after it
