@@ -293,6 +293,21 @@ def test_a_pandoc_that_cannot_run_the_session_disables_it(tmp_path, session):
     assert session._proc is None
 
 
+def test_render_falls_back_to_the_command_line_when_the_session_declines(tmp_path, session):
+    """A disabled session (here: a pandoc that cannot run it) costs nothing but time: render()
+    runs pandoc itself, and the word counts' reading still comes from its first call."""
+    session.disabled = "a pandoc without `pandoc lua`"
+    outputs = {}
+    for name, use in (("with", session), ("without", None)):
+        folder = _project(tmp_path / name, MANUSCRIPT)
+        read: list[dict] = []
+        render(folder / "manuscript.qmd", SHARED, ("html",), embed=False, html_session=use, on_read=read.append)
+        # the blocks, which the word counts read (that call's metadata has the command line's --metadata)
+        assert [r["blocks"] for r in read] == [_reading(MANUSCRIPT)["blocks"]]
+        outputs[name] = (folder / "manuscript.html").read_bytes()
+    assert outputs["with"] == outputs["without"] and session.served == 0
+
+
 def test_render_uses_the_session_only_for_an_html_that_links_its_figures(tmp_path, session):
     folder = _project(tmp_path, MANUSCRIPT)
     read = []
