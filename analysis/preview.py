@@ -106,6 +106,15 @@ class BuildResult:
     failed_stage: str | None = None
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """A file's modification time and size, which change when it is saved; None if it is gone."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -151,11 +160,7 @@ class Preview:
         """
         from analysis.study import STUDY_FILE, load_config
 
-        try:
-            st = (self.root / "data" / self.study_id / STUDY_FILE).stat()
-            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
-        except OSError:
-            stamp = None
+        stamp = _stamp(self.root / "data" / self.study_id / STUDY_FILE)
         if self._script_cache is not None and self._script_cache[0] == stamp:
             return self._script_cache[1]
         try:
@@ -197,12 +202,9 @@ class Preview:
                         except OSError:
                             continue  # gone while looked at: the next look sees it gone
         script = self._script_path()
-        if script is not None:
-            try:
-                st = script.stat()
-                files[str(script)] = ((st.st_mtime_ns, st.st_size), "analyse")
-            except OSError:
-                pass
+        stamp = _stamp(script) if script is not None else None
+        if stamp is not None:
+            files[str(script)] = (stamp, "analyse")
         return files
 
     def changes(self) -> tuple[set[str], set[Path]]:

@@ -295,7 +295,6 @@ class _Job:
         self._out, self._err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115 - closed in wait()
         self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=stdin, stdout=self._out, stderr=self._err)
 
-
     def _output(self) -> tuple[str, str]:
         self.proc.wait()
         texts = []

@@ -45,7 +45,7 @@ def _arrow(ax: Any, start: tuple[float, float], end: tuple[float, float], bend: 
 def consort_figure(counts: Mapping[str, str], flow: Flow, labels: dict[str, dict[str, str]] | None = None) -> Any:
     """The flow diagram: screening (when known), randomisation, then allocation, follow-up and
     analysis in one column per arm. ``counts`` are the printed ``consort.*`` values by key
-    (:func:`analysis.consort.consort_counts`); ``labels`` maps ``group``, ``reason`` and
+    (:func:`analysis.consort.add_consort` passes them); ``labels`` maps ``group``, ``reason`` and
     ``discontinued`` codes to the words printed."""
     import matplotlib.pyplot as plt
 
